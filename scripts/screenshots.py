@@ -1,0 +1,33 @@
+"""Write screenshots/*.svg from the same scenes the snapshot tests use (tests/tui/tui_scenes.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "tui"))
+
+from tui_scenes import SCENES  # noqa: E402
+
+SIZE = (100, 30)
+
+
+async def shoot(name: str) -> Path:
+    scene = SCENES[name]
+    app = scene.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*scene.keys)
+        await pilot.pause()
+        path = app.save_screenshot(filename=f"{name}.svg", path=str(ROOT / "screenshots"))
+    return Path(path)
+
+
+def main() -> None:
+    for name in sorted(SCENES):
+        print(asyncio.run(shoot(name)).relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

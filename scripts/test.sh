@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install (first run only) with the dev extras, lint, and run the test suite. Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-venv.sh dev
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+set +e
+.venv/bin/python -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "scripts/test.sh: pytest collected no tests: that is a failure" >&2
+  exit 1
+fi
+exit "$status"

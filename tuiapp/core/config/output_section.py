@@ -1,0 +1,30 @@
+"""Where a run's files go and where the result is published."""
+
+import re
+
+from pydantic import field_validator
+
+from tuiapp.core.config.base import Section
+
+_HUB_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class OutputSection(Section):
+    runs_root: str = "runs"
+    """Folder that holds one directory per run (config, events, logs, checkpoints, adapter)."""
+
+    run_name: str | None = None
+    """Name of this run's directory; empty picks one from the model and the time."""
+
+    hub_repo: str | None = None
+    """Hub repo to push to, as user-or-org/name; empty means do not push."""
+
+    private: bool = True
+    """Create the Hub repo as private."""
+
+    @field_validator("hub_repo")
+    @classmethod
+    def _hub_repo_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _HUB_REPO.match(value):
+            raise ValueError("write the Hub repo as user-or-org/name, e.g. alice/qwen-support-lora")
+        return value

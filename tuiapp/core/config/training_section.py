@@ -1,0 +1,79 @@
+"""Training hyperparameters."""
+
+from pydantic import Field, PositiveInt, model_validator
+
+from tuiapp.core.config.base import Section
+from tuiapp.core.config.choices import Optimizer, Precision, Scheduler
+
+
+class TrainingSection(Section):
+    epochs: float = Field(default=1.0, gt=0)
+    """Passes over the training set (fractions allowed); ignored when max_steps is set."""
+
+    max_steps: PositiveInt | None = None
+    """Stop after this many optimizer steps; empty means train for `epochs`."""
+
+    learning_rate: float = Field(default=2e-4, gt=0, le=1)
+    """Peak learning rate (LoRA ~1e-4..2e-4, full fine-tune ~1e-5)."""
+
+    lr_scheduler: Scheduler = "cosine"
+    """How the learning rate decays after warmup."""
+
+    warmup_ratio: float = Field(default=0.03, ge=0, lt=1)
+    """Share of the steps spent ramping the learning rate up from 0."""
+
+    micro_batch_size: PositiveInt = 2
+    """Sequences per forward pass on the GPU (drives peak memory)."""
+
+    grad_accum: PositiveInt = 8
+    """Micro-batches summed before each optimizer step; effective batch = micro_batch_size x grad_accum."""
+
+    max_length: int = Field(default=2048, ge=16, le=1_048_576)
+    """Tokens per sequence; longer rows are truncated."""
+
+    packing: bool = False
+    """Pack several short rows into each sequence (faster on short data; SFT only)."""
+
+    gradient_checkpointing: bool = True
+    """Recompute activations in the backward pass: much less memory for ~30% more compute."""
+
+    optimizer: Optimizer = "adamw_torch"
+    """Optimizer; the 8-bit ones keep their states in 1 byte per value (bitsandbytes)."""
+
+    weight_decay: float = Field(default=0.0, ge=0)
+    """Decoupled weight decay."""
+
+    max_grad_norm: float = Field(default=1.0, ge=0)
+    """Clip gradients to this norm; 0 turns clipping off."""
+
+    precision: Precision = "auto"
+    """Compute dtype: auto picks bf16 where the GPU supports it, else fp16; fp32 on CPU."""
+
+    seed: int = Field(default=42, ge=0)
+    """Seed for data order, dropout and adapter init."""
+
+    logging_steps: PositiveInt = 1
+    """Log loss, learning rate and grad norm every N steps."""
+
+    eval_steps: PositiveInt | None = None
+    """Evaluate every N steps; empty means once per epoch when there is eval data."""
+
+    save_steps: PositiveInt = 200
+    """Write a checkpoint every N steps."""
+
+    save_total_limit: PositiveInt | None = 3
+    """Keep at most this many checkpoints (oldest deleted first); empty keeps all."""
+
+    @property
+    def effective_batch_size(self) -> int:
+        """Sequences per optimizer step on one GPU."""
+        return self.micro_batch_size * self.grad_accum
+
+    @model_validator(mode="after")
+    def _warmup_fits(self) -> "TrainingSection":
+        if self.max_steps is not None and self.eval_steps is not None and self.eval_steps > self.max_steps:
+            raise ValueError(
+                f"training.eval_steps ({self.eval_steps}) is larger than training.max_steps "
+                f"({self.max_steps}): no evaluation would run; lower eval_steps"
+            )
+        return self

@@ -1,0 +1,1 @@
+"""The Textual app: one screen per wizard step, small widgets, styles in app.tcss. Imports core only."""

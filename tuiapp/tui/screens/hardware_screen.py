@@ -1,0 +1,130 @@
+"""Step 1: the GPUs on this machine (or the GPU the user will rent), RAM and disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, LoadingIndicator, Static
+from textual.worker import Worker
+
+from tuiapp.core.hardware import GpuSpec, HardwareProfile, detect_hardware, planned_hardware
+from tuiapp.tui.screens.gpu_picker_screen import GpuPickerScreen
+from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.widgets.gpu_card import GpuCard
+from tuiapp.tui.widgets.system_panel import SystemPanel
+
+
+class HardwareScreen(StepScreen[HardwareProfile]):
+    """Shows the detected hardware; `t` picks a catalogue GPU to plan for, `d` goes back to this machine."""
+
+    BINDINGS = [
+        Binding("t", "pick_target", "Target GPU"),
+        Binding("d", "use_detected", "This machine"),
+        Binding("r", "redetect", "Re-detect"),
+    ]
+
+    detected: reactive[HardwareProfile | None] = reactive(None, recompose=True)
+    target: reactive[GpuSpec | None] = reactive(None, recompose=True)
+    detect_error: reactive[str | None] = reactive(None, recompose=True)
+
+    def __init__(
+        self,
+        detected: HardwareProfile | None = None,
+        target: GpuSpec | None = None,
+        detect: Callable[[], HardwareProfile] = detect_hardware,
+    ) -> None:
+        super().__init__()
+        self._detect = detect
+        self.set_reactive(HardwareScreen.detected, detected)
+        self.set_reactive(HardwareScreen.target, target)
+
+    @property
+    def profile(self) -> HardwareProfile | None:
+        """What later steps plan for: the target GPU if one is chosen, else this machine."""
+        if self.detected is None:
+            return None
+        if self.target is not None:
+            return planned_hardware(self.target, self.detected.system)
+        return self.detected
+
+    def on_mount(self) -> None:
+        self.app.sub_title = "Step 1 · Hardware"
+        if self.detected is None:
+            self.run_detection()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detect")
+    def run_detection(self) -> None:
+        """NVML and psutil calls can block for a moment: keep them off the event loop."""
+        profile = self._detect()
+        self.app.call_from_thread(setattr, self, "detected", profile)
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        profile = self.profile
+        with VerticalScroll(id="hardware-body"):
+            if self.detect_error:
+                yield Static(
+                    f"[b]Could not read the hardware[/b]: {self.detect_error}\nPress [b]r[/b] to try again.",
+                    id="detect-error",
+                    classes="notice warning",
+                )
+            elif profile is None:
+                yield Static("Detecting GPUs…", classes="hint")
+                yield LoadingIndicator()
+            else:
+                yield from self._describe(profile)
+        yield Footer()
+
+    def _describe(self, profile: HardwareProfile) -> ComposeResult:
+        if profile.source == "planned":
+            yield Static(
+                "Planning for a GPU this machine does not have: figures are the card's, with all memory "
+                "free. Press [b]d[/b] to return to this machine.",
+                classes="notice",
+            )
+        elif not profile.gpus:
+            yield Static(
+                f"[b]No NVIDIA GPU found[/b]: {profile.no_gpu_reason}.\n"
+                "You can still plan for the GPU you will rent: press [b]t[/b] to pick one from the "
+                "catalogue (or start with [b]ftwizard --gpu 24GB[/b]).",
+                id="no-gpu",
+                classes="notice warning",
+            )
+        for gpu in profile.gpus:
+            yield GpuCard(gpu, planned=profile.source == "planned")
+        yield SystemPanel(profile.system)
+
+    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+        self.detect_error = f"{type(error).__name__}: {error}"
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "use_detected":
+            return self.target is not None
+        if action == "pick_target":
+            return self.detected is not None
+        return True
+
+    def action_pick_target(self) -> None:
+        def chosen(spec: GpuSpec | None) -> None:
+            if spec is not None:
+                self.target = spec
+                self.refresh_bindings()
+
+        self.app.push_screen(GpuPickerScreen(), chosen)
+
+    def action_use_detected(self) -> None:
+        self.target = None
+        self.refresh_bindings()
+
+    def action_redetect(self) -> None:
+        self.target = None
+        self.detected = None
+        self.detect_error = None
+        self.refresh_bindings()
+        self.run_detection()
