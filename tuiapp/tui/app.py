@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
 
 from tuiapp import __version__
+from tuiapp.core.crash_log import one_line
 from tuiapp.core.hardware import GpuSpec, HardwareProfile, detect_hardware
 from tuiapp.tui.screens.hardware_screen import HardwareScreen
 
@@ -15,7 +17,7 @@ from tuiapp.tui.screens.hardware_screen import HardwareScreen
 class FTWizardApp(App[None]):
     """The wizard. `hardware` (or `detect`) injects a fixed profile for tests and screenshots."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses elsewhere find it too
     TITLE = "ftwizard"
     BINDINGS = [Binding("q", "quit", "Quit")]
 
@@ -29,6 +31,16 @@ class FTWizardApp(App[None]):
         self._target = target
         self._hardware = hardware
         self._detect = detect
+
+    def _fatal_error(self) -> None:
+        """An unhandled error: one line for the user, the traceback in a crash log.
+
+        Overrides Textual's private hook that would print a full traceback on exit; textual is pinned
+        exactly, and tests/tui/test_app_errors.py fails if this hook stops being called.
+        """
+        error = self._exception or RuntimeError("unknown error")
+        self._exit_renderables.append(one_line(error))
+        self._close_messages_no_wait()
 
     def on_mount(self) -> None:
         self.title = f"ftwizard {__version__}"

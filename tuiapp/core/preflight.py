@@ -1,0 +1,112 @@
+"""Rules that need both the config and the hardware: what the config asks for that this GPU can't do."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from tuiapp.core.config import FTConfig
+from tuiapp.core.hardware import HardwareProfile
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: `error` stops a run before it starts, `warning` is worth reading first."""
+
+    level: Literal["error", "warning"]
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.field}: {self.message}"
+
+
+def _installed(module: str) -> bool:
+    """Whether a package is importable, without importing it (bitsandbytes would pull in torch)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def check_against_hardware(
+    config: FTConfig, profile: HardwareProfile, installed: Callable[[str], bool] = _installed
+) -> list[Finding]:
+    """Every rule that depends on the GPU (detected or planned) and on what is installed."""
+    gpu = profile.primary_gpu
+    where = f"this GPU ({gpu.name}, compute {gpu.capability_text})" if gpu else "this machine (no GPU)"
+    found: list[Finding] = []
+    quantized = config.method in ("qlora", "lora8")
+    needs_bnb = quantized or config.training.optimizer in ("adamw_8bit", "paged_adamw_8bit")
+    if needs_bnb and profile.source == "detected" and not installed("bitsandbytes"):
+        found.append(
+            Finding(
+                "error",
+                "method" if quantized else "training.optimizer",
+                f"{config.method if quantized else config.training.optimizer} needs bitsandbytes: "
+                "pip install bitsandbytes, or choose method lora and optimizer adamw_torch",
+            )
+        )
+    if quantized and gpu is None:
+        found.append(
+            Finding(
+                "warning",
+                "method",
+                f"{config.method} on CPU runs through bitsandbytes' slow CPU path: fine for the tiny "
+                "demo, impractical for real models; plan for a GPU with --gpu, or use method lora",
+            )
+        )
+    precision = config.training.precision
+    if precision == "bf16" and gpu is not None and not gpu.bf16:
+        found.append(
+            Finding(
+                "error",
+                "training.precision",
+                f"bf16 needs compute capability 8.0 or newer and {where} has none: "
+                "set precision to fp16 or auto",
+            )
+        )
+    if precision in ("bf16", "fp16") and gpu is None:
+        found.append(
+            Finding(
+                "error",
+                "training.precision",
+                f"{precision} mixed precision needs a GPU: set precision to auto (fp32 on CPU)",
+            )
+        )
+    if config.model.attn_implementation == "flash_attention_2":
+        if gpu is None or not gpu.bf16:
+            found.append(
+                Finding(
+                    "error",
+                    "model.attn_implementation",
+                    f"flash_attention_2 needs an Ampere or newer GPU; {where} is not: use sdpa",
+                )
+            )
+        elif profile.source == "detected" and not installed("flash_attn"):
+            found.append(
+                Finding(
+                    "error",
+                    "model.attn_implementation",
+                    "flash_attention_2 needs the flash-attn package: pip install flash-attn, "
+                    "or use sdpa (nearly as fast on recent PyTorch)",
+                )
+            )
+    if config.framework == "unsloth":
+        if gpu is None:
+            found.append(
+                Finding(
+                    "warning",
+                    "framework",
+                    "Unsloth's kernels need a CUDA GPU; here it falls back to slow paths: "
+                    "set framework to hf",
+                )
+            )
+        if profile.source == "detected" and not installed("unsloth"):
+            found.append(
+                Finding(
+                    "error",
+                    "framework",
+                    "Unsloth is not installed: pip install 'ftwizard[unsloth]', or set framework to hf",
+                )
+            )
+    return found
