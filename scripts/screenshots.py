@@ -18,8 +18,7 @@ async def shoot(name: str) -> Path:
     scene = SCENES[name]
     app = scene.make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press(*scene.keys)
-        await pilot.pause()
+        await scene.play(pilot)
         path = app.save_screenshot(filename=f"{name}.svg", path=str(ROOT / "screenshots"))
     return Path(path)
 

@@ -115,9 +115,7 @@ def test_cross_field_rules_say_what_to_change(extra: str, expected: str) -> None
 
 
 def test_preference_data_fits_dpo() -> None:
-    config = loads_config(
-        MINIMAL + "task: dpo\ndataset: {source: p.jsonl, format: preference, eval_size: 0.1}\n"
-    )
+    config = loads_config(MINIMAL + "task: dpo\ndataset: {source: p.jsonl, format: preference, eval_size: 0.1}\n")
     assert config.task == "dpo"
 
 
@@ -166,9 +164,7 @@ def test_task_format_table_covers_every_task() -> None:
     lr=st.floats(1e-7, 1.0, allow_nan=False),
     micro=st.integers(1, 64),
     max_len=st.integers(16, 131072),
-    targets=st.one_of(
-        st.just("all-linear"), st.lists(st.sampled_from(["q_proj", "k_proj", "v_proj"]), min_size=1)
-    ),
+    targets=st.one_of(st.just("all-linear"), st.lists(st.sampled_from(["q_proj", "k_proj", "v_proj"]), min_size=1)),
     source=st.text(min_size=1, max_size=30).filter(lambda s: s.strip()),
 )
 def test_round_trip_property(task, method, r, lr, micro, max_len, targets, source) -> None:

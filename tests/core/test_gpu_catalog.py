@@ -54,9 +54,7 @@ def test_names_and_aliases_resolve(query: str, name: str) -> None:
     assert resolve_gpu(query).name == name
 
 
-@pytest.mark.parametrize(
-    ("query", "gib"), [("24GB", 24), ("24 gib", 24), ("80G", 80), ("24", 24), ("12.5GB", 12.5)]
-)
+@pytest.mark.parametrize(("query", "gib"), [("24GB", 24), ("24 gib", 24), ("80G", 80), ("24", 24), ("12.5GB", 12.5)])
 def test_sizes_make_a_generic_gpu(query: str, gib: float) -> None:
     spec = resolve_gpu(query)
     assert spec.kind == "generic"

@@ -22,9 +22,7 @@ class NVMLError_DriverNotLoaded(NVMLError):
     pass
 
 
-def fake_nvml(
-    gpus: list[dict], init_error: Exception | None = None, process_error: bool = False
-) -> SimpleNamespace:
+def fake_nvml(gpus: list[dict], init_error: Exception | None = None, process_error: bool = False) -> SimpleNamespace:
     """A stand-in for pynvml holding `gpus` (name, total, used, cc, processes)."""
     calls = {"shutdown": 0}
 
@@ -35,9 +33,7 @@ def fake_nvml(
     def processes(index: int) -> list:
         if process_error:
             raise NVMLError("not supported")
-        return [
-            SimpleNamespace(pid=pid, usedGpuMemory=used) for pid, used in gpus[index].get("processes", [])
-        ]
+        return [SimpleNamespace(pid=pid, usedGpuMemory=used) for pid, used in gpus[index].get("processes", [])]
 
     return SimpleNamespace(
         calls=calls,

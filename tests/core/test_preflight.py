@@ -25,9 +25,7 @@ def gpu(name: str, source: str = "planned") -> HardwareProfile:
     return planned_hardware(resolve_gpu(name), SYSTEM).model_copy(update={"source": source})
 
 
-def findings(
-    yaml_extra: str, profile: HardwareProfile, installed: tuple[str, ...] = ("bitsandbytes",)
-) -> list[str]:
+def findings(yaml_extra: str, profile: HardwareProfile, installed: tuple[str, ...] = ("bitsandbytes",)) -> list[str]:
     config = loads_config("model: {name_or_path: org/m}\n" + yaml_extra)
     return [str(f) for f in check_against_hardware(config, profile, installed=lambda name: name in installed)]
 
@@ -59,9 +57,7 @@ def test_qlora_on_cpu_is_a_warning() -> None:
 
 def test_eight_bit_optimizer_needs_bitsandbytes() -> None:
     problems = findings("training: {optimizer: paged_adamw_8bit}\n", gpu("A10G", "detected"), installed=())
-    assert any(
-        f.startswith("error: training.optimizer: paged_adamw_8bit needs bitsandbytes") for f in problems
-    )
+    assert any(f.startswith("error: training.optimizer: paged_adamw_8bit needs bitsandbytes") for f in problems)
 
 
 def test_flash_attention_needs_ampere_and_the_package() -> None:
@@ -69,9 +65,7 @@ def test_flash_attention_needs_ampere_and_the_package() -> None:
         "Ampere or newer" in f
         for f in findings("model: {name_or_path: m, attn_implementation: flash_attention_2}\n", gpu("T4"))
     )
-    problems = findings(
-        "model: {name_or_path: m, attn_implementation: flash_attention_2}\n", gpu("H100", "detected")
-    )
+    problems = findings("model: {name_or_path: m, attn_implementation: flash_attention_2}\n", gpu("H100", "detected"))
     assert any("pip install flash-attn" in f for f in problems)
 
 

@@ -5,10 +5,36 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from tuiapp.core.config import FTConfig
+from tuiapp.core.config.choices import Method, Task, choices
 from tuiapp.core.hardware.catalog import GpuSpec
+from tuiapp.core.hyperparam_presets import apply_preset
+from tuiapp.core.models.catalog import CatalogEntry
+from tuiapp.core.models.shape import ModelShape
 from tuiapp.core.presets import presets_dir
 
-VALIDATORS = {"gpus.yaml": lambda data: [GpuSpec.model_validate(entry) for entry in data["gpus"]]}
+
+def _hyperparams(data: dict) -> list:
+    """Every method x task combination applies cleanly to a minimal config."""
+    base = {"model": {"name_or_path": "org/m"}}
+    return [
+        apply_preset(FTConfig.model_validate({**base, "method": method, "task": task}))
+        for method in choices(Method)
+        for task in choices(Task)
+    ]
+
+
+def _models(data: dict) -> list:
+    """Every catalogue entry validates and sizes through ModelShape."""
+    entries = [CatalogEntry.model_validate(entry) for entry in data["models"]]
+    return [ModelShape.from_hf_config(entry.config, name=entry.name) for entry in entries]
+
+
+VALIDATORS = {
+    "gpus.yaml": lambda data: [GpuSpec.model_validate(entry) for entry in data["gpus"]],
+    "hyperparams.yaml": _hyperparams,
+    "models.yaml": _models,
+}
 
 
 @pytest.mark.parametrize("name", sorted(path.name for path in presets_dir().glob("*.yaml")))
@@ -16,3 +42,10 @@ def test_every_preset_validates(name: str) -> None:
     data = yaml.safe_load((presets_dir() / name).read_text(encoding="utf-8"))
     assert name in VALIDATORS, f"add a validator for presets/{name} to this test"
     assert VALIDATORS[name](data)
+
+
+def test_task_values_override_method_values() -> None:
+    config = apply_preset(FTConfig.model_validate({"model": {"name_or_path": "m"}, "method": "qlora", "task": "dpo"}))
+    assert config.training.learning_rate == 5e-6  # DPO's rate, not the adapter's 2e-4
+    assert config.training.optimizer == "paged_adamw_8bit"  # the method's optimizer stays
+    assert (config.lora.r, config.lora.alpha) == (16, 32)

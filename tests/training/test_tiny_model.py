@@ -69,9 +69,7 @@ def test_config_gqa_and_tied_embeddings(tiny_model_dirs: dict[str, Path], arch: 
     assert config.vocab_size == len(tokenizer)
     tied = arch == "qwen2"
     assert config.tie_word_embeddings is tied
-    same_tensor = (
-        model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
-    )
+    same_tensor = model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
     assert same_tensor is tied
     assert (config.eos_token_id, config.pad_token_id) == (tokenizer.eos_token_id, tokenizer.pad_token_id)
 

@@ -10,4 +10,4 @@ from tui_scenes import SCENES, SIZES
 @pytest.mark.parametrize("name", sorted(SCENES))
 def test_scene_snapshot(snap_compare, name: str, size: tuple[int, int]) -> None:
     scene = SCENES[name]
-    assert snap_compare(scene.make_app(), press=list(scene.keys), terminal_size=size)
+    assert snap_compare(scene.make_app(), run_before=scene.play, terminal_size=size)

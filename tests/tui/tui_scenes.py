@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from textual.pilot import Pilot
+
 from tuiapp.core.hardware import GpuInfo, GpuProcess, HardwareProfile, SystemInfo
+from tuiapp.core.models.catalog import find_in_catalog
+from tuiapp.core.models.resolve import ModelResolveError, ResolvedModel
 from tuiapp.core.units import GIB
 from tuiapp.tui.app import FTWizardApp
 
@@ -37,6 +41,14 @@ NO_GPU = HardwareProfile(
 )
 
 
+def catalogue_only(name: str) -> ResolvedModel:
+    """Resolve from the offline catalogue alone, so scenes never touch the cache or the network."""
+    entry = find_in_catalog(name)
+    if entry is None:
+        raise ModelResolveError(f"unknown model {name!r}: not in the offline catalogue")
+    return ResolvedModel.from_catalog(entry)
+
+
 @dataclass(frozen=True)
 class Scene:
     """An app factory and the keys pressed before the picture is taken."""
@@ -44,11 +56,26 @@ class Scene:
     make_app: Callable[[], FTWizardApp]
     keys: tuple[str, ...] = ()
 
+    async def play(self, pilot: Pilot) -> None:
+        """Press the keys one by one, letting any worker they start finish before the next key."""
+        for key in self.keys:
+            await pilot.press(key)
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
 
 SCENES: dict[str, Scene] = {
     "hardware_gpu": Scene(lambda: FTWizardApp(hardware=ONE_GPU)),
     "hardware_no_gpu": Scene(lambda: FTWizardApp(hardware=NO_GPU)),
     "gpu_picker": Scene(lambda: FTWizardApp(hardware=NO_GPU), ("t", "h", "1")),
     "hardware_planned": Scene(lambda: FTWizardApp(hardware=NO_GPU), ("t", "4", "0", "9", "0", "enter")),
+    "model": Scene(
+        lambda: FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only),
+        ("n", *"qwen2.5-7b-instruct", "enter"),
+    ),
+    "method": Scene(
+        lambda: FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only),
+        ("n", *"Llama-3.1-8B-Instruct", "enter", "ctrl+n"),
+    ),
 }
 SIZES = ((80, 24), (120, 40))

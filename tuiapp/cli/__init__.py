@@ -12,7 +12,7 @@ from tuiapp.cli.safety import run_safely
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; each subcommand module adds its own parser."""
-    from tuiapp.cli import check_command, gpu_command
+    from tuiapp.cli import check_command, gpu_command, plan_command
 
     parser = argparse.ArgumentParser(
         prog="ftwizard",
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     gpu_command.register(commands)
     check_command.register(commands)
+    plan_command.register(commands)
     return parser
 
 

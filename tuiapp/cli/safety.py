@@ -8,13 +8,12 @@ from collections.abc import Callable
 
 def run_safely(command: Callable[[], int]) -> int:
     """Exit codes: the command's own; 2 for bad input; 130 on Ctrl-C; 1 for an unexpected failure."""
-    from tuiapp.core.config import ConfigError
     from tuiapp.core.crash_log import one_line
-    from tuiapp.core.hardware import UnknownGpuError
+    from tuiapp.core.user_error import UserError
 
     try:
         return command()
-    except (ConfigError, UnknownGpuError) as exc:
+    except UserError as exc:
         print(f"ftwizard: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -61,8 +61,7 @@ def check_against_hardware(
             Finding(
                 "error",
                 "training.precision",
-                f"bf16 needs compute capability 8.0 or newer and {where} has none: "
-                "set precision to fp16 or auto",
+                f"bf16 needs compute capability 8.0 or newer and {where} has none: set precision to fp16 or auto",
             )
         )
     if precision in ("bf16", "fp16") and gpu is None:
@@ -97,8 +96,7 @@ def check_against_hardware(
                 Finding(
                     "warning",
                     "framework",
-                    "Unsloth's kernels need a CUDA GPU; here it falls back to slow paths: "
-                    "set framework to hf",
+                    "Unsloth's kernels need a CUDA GPU; here it falls back to slow paths: set framework to hf",
                 )
             )
         if profile.source == "detected" and not installed("unsloth"):

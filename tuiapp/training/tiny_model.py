@@ -120,7 +120,7 @@ def build_tiny_model(folder: str | Path, arch: Arch = "llama", seed: int = 0) ->
     """Write a tiny random-init `arch` model (safetensors) and its tokenizer to `folder`; return it.
 
     Deterministic for a given seed: hidden 64, 2 layers, 4 heads / 2 KV heads (GQA), MLP 128;
-    embeddings tied for qwen2 only. Takes about a second once torch/transformers are imported.
+    embeddings tied for qwen2 only. Well under a second once torch/transformers are imported.
     """
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config

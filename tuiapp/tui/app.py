@@ -11,7 +11,10 @@ from textual.binding import Binding
 from tuiapp import __version__
 from tuiapp.core.crash_log import one_line
 from tuiapp.core.hardware import GpuSpec, HardwareProfile, detect_hardware
+from tuiapp.core.models.resolve import ResolvedModel
 from tuiapp.tui.screens.hardware_screen import HardwareScreen
+from tuiapp.tui.screens.method_screen import MethodScreen
+from tuiapp.tui.screens.model_screen import ModelScreen
 
 
 class FTWizardApp(App[None]):
@@ -26,8 +29,12 @@ class FTWizardApp(App[None]):
         target: GpuSpec | None = None,
         hardware: HardwareProfile | None = None,
         detect: Callable[[], HardwareProfile] = detect_hardware,
+        resolve: Callable[[str], ResolvedModel] | None = None,
+        save_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self._resolve, self._save_dir = resolve, save_dir
+        self._profile: HardwareProfile | None = None
         self._target = target
         self._hardware = hardware
         self._detect = detect
@@ -45,3 +52,10 @@ class FTWizardApp(App[None]):
     def on_mount(self) -> None:
         self.title = f"ftwizard {__version__}"
         self.push_screen(HardwareScreen(detected=self._hardware, target=self._target, detect=self._detect))
+
+    def on_hardware_screen_chosen(self, message: HardwareScreen.Chosen) -> None:
+        self._profile = message.profile
+        self.push_screen(ModelScreen(resolve=self._resolve))
+
+    def on_model_screen_chosen(self, message: ModelScreen.Chosen) -> None:
+        self.push_screen(MethodScreen(message.model, self._profile, save_dir=self._save_dir))

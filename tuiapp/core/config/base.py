@@ -6,6 +6,4 @@ from pydantic import BaseModel, ConfigDict
 class Section(BaseModel):
     """A frozen config section; each field's docstring is its documentation (and its YAML comment)."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, validate_default=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, validate_default=True)

@@ -9,8 +9,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tuiapp.core.user_error import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError):
     """One or more problems in a config; `problems` holds one readable line each."""
 
     def __init__(self, problems: list[str], source: str | None = None) -> None:

@@ -59,9 +59,7 @@ class FTConfig(Section):
                 f"set dataset.format to one of {allowed}, or choose a task that fits the data"
             )
         if self.training.packing and self.task != "sft":
-            raise ValueError(
-                f"training.packing works with task sft only, not {self.task}: set packing to false"
-            )
+            raise ValueError(f"training.packing works with task sft only, not {self.task}: set packing to false")
         has_eval = self.dataset is not None and (self.dataset.eval_split or self.dataset.eval_size > 0)
         if self.training.eval_steps is not None and not has_eval:
             raise ValueError(

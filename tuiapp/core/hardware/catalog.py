@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tuiapp.core.hardware.profile import GpuInfo
 from tuiapp.core.presets import read_preset
+from tuiapp.core.user_error import UserError
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(g|gb|gib)?\s*$", re.IGNORECASE)
 _NOISE = ("nvidia", "geforce", "tesla")
 
 
-class UnknownGpuError(ValueError):
+class UnknownGpuError(UserError):
     """A --gpu value that matches no catalogue entry and is not a memory size."""
 
 

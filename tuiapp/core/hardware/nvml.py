@@ -32,9 +32,7 @@ def _processes(nvml: ModuleType, handle: Any) -> tuple[GpuProcess, ...]:
             continue
         for entry in entries:
             used = getattr(entry, "usedGpuMemory", None)
-            found.setdefault(
-                entry.pid, GpuProcess(pid=entry.pid, name=_process_name(entry.pid), used_bytes=used)
-            )
+            found.setdefault(entry.pid, GpuProcess(pid=entry.pid, name=_process_name(entry.pid), used_bytes=used))
     return tuple(sorted(found.values(), key=lambda proc: -(proc.used_bytes or 0)))
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, LoadingIndicator, Static
 from textual.worker import Worker
@@ -19,14 +21,21 @@ from tuiapp.tui.widgets.gpu_card import GpuCard
 from tuiapp.tui.widgets.system_panel import SystemPanel
 
 
-class HardwareScreen(StepScreen[HardwareProfile]):
+class HardwareScreen(StepScreen[None]):
     """Shows the detected hardware; `t` picks a catalogue GPU to plan for, `d` goes back to this machine."""
 
     BINDINGS = [
         Binding("t", "pick_target", "Target GPU"),
         Binding("d", "use_detected", "This machine"),
         Binding("r", "redetect", "Re-detect"),
+        Binding("n", "next", "Next: model"),
     ]
+
+    @dataclass
+    class Chosen(Message):
+        """The user moves on, planning for this hardware."""
+
+        profile: HardwareProfile
 
     detected: reactive[HardwareProfile | None] = reactive(None, recompose=True)
     target: reactive[GpuSpec | None] = reactive(None, recompose=True)
@@ -106,7 +115,7 @@ class HardwareScreen(StepScreen[HardwareProfile]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "use_detected":
             return self.target is not None
-        if action == "pick_target":
+        if action in ("pick_target", "next"):
             return self.detected is not None
         return True
 
@@ -117,6 +126,10 @@ class HardwareScreen(StepScreen[HardwareProfile]):
                 self.refresh_bindings()
 
         self.app.push_screen(GpuPickerScreen(), chosen)
+
+    def action_next(self) -> None:
+        if self.profile is not None:
+            self.post_message(self.Chosen(self.profile))
 
     def action_use_detected(self) -> None:
         self.target = None

@@ -16,9 +16,7 @@ class StepScreen(Screen[ResultType]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
-            self.notify(
-                f"{type(error).__name__}: {error}", title=f"{event.worker.name} failed", severity="error"
-            )
+            self.notify(f"{type(error).__name__}: {error}", title=f"{event.worker.name} failed", severity="error")
             self.worker_failed(event.worker, error)
 
     def worker_failed(self, worker: Worker, error: BaseException) -> None:

@@ -30,7 +30,5 @@ class VramBar(Widget):
         label = f" {self.used_bytes / GIB:.1f}/{self.total_bytes / GIB:.1f} GiB used"
         width = max(self.size.width - len(label), 4)
         filled = round(self.used_fraction * width)
-        style = (
-            "bold red" if self.used_fraction > 0.9 else "bold yellow" if self.used_fraction > 0.5 else "green"
-        )
+        style = "bold red" if self.used_fraction > 0.9 else "bold yellow" if self.used_fraction > 0.5 else "green"
         return Text.assemble(("█" * filled, style), ("░" * (width - filled), "dim"), label)

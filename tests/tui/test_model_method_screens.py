@@ -1,0 +1,99 @@
+"""Pilot tests of the Model and Method screens, through the real wizard flow."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Static
+from tui_scenes import NO_GPU, ONE_GPU, catalogue_only
+
+from tuiapp.core.config import load_config
+from tuiapp.tui.app import FTWizardApp
+from tuiapp.tui.screens.method_screen import MethodScreen
+from tuiapp.tui.screens.model_screen import ModelScreen
+from tuiapp.tui.widgets.model_facts import ModelFacts
+
+
+async def to_model_screen(pilot) -> ModelScreen:
+    await pilot.press("n")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ModelScreen)
+    return pilot.app.screen
+
+
+async def test_choose_a_model_by_typing_then_see_its_shape(tmp_path) -> None:
+    app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await to_model_screen(pilot)
+        await pilot.press(*"qwen2.5-7b-instruct", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.model is not None and screen.model.shape.name == "Qwen/Qwen2.5-7B-Instruct"
+        facts = str(screen.query_one(ModelFacts).render())
+        assert "7.6" in facts and "parameters" in facts and "Qwen2ForCausalLM" in facts
+
+
+async def test_unknown_model_is_a_message_not_a_crash(tmp_path) -> None:
+    app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path)
+    async with app.run_test() as pilot:
+        screen = await to_model_screen(pilot)
+        await pilot.press(*"nobody/nothing-13b", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.model is None
+        assert "nobody/nothing-13b" in str(screen.query_one("#model-problem", Static).visual)
+        assert isinstance(app.screen, ModelScreen)
+
+
+async def test_method_table_marks_the_recommendation_and_saves_a_config(tmp_path) -> None:
+    app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_model_screen(pilot)
+        await pilot.press(*"Llama-3.1-8B-Instruct", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MethodScreen)
+        table = screen.query_one(DataTable)
+        assert table.row_count == 3
+        recommended = screen.plan.recommended
+        assert recommended is not None and screen.highlighted is recommended
+        assert "★ recommended" in str(screen.query_one("#method-reasons", Static).visual)
+        await pilot.press("enter")
+        await pilot.pause()
+        (saved,) = tmp_path.glob("*.yaml")
+        config = load_config(saved)
+        assert config.model.name_or_path == "meta-llama/Llama-3.1-8B-Instruct"
+        assert config.method == recommended.method
+
+
+async def test_exact_check_runs_in_a_worker_and_reports_the_difference(tmp_path) -> None:
+    requests = []
+
+    def fake_exact(request: dict) -> dict:
+        requests.append(request)
+        return {"peak_bytes": 10 * 1024**3, "seconds": 1.0}
+
+    app = FTWizardApp(hardware=NO_GPU, resolve=catalogue_only, save_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_model_screen(pilot)
+        await pilot.press(*"SmolLM2-135M", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MethodScreen)
+        screen._exact = fake_exact
+        await pilot.press("x")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert requests and requests[0]["hf_config"]["model_type"] == "llama"
+        assert "Exact check" in str(screen.query_one("#exact-result", Static).visual)
+
+
+async def test_escape_goes_back_a_step(tmp_path) -> None:
+    app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path)
+    async with app.run_test() as pilot:
+        await to_model_screen(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "HardwareScreen"

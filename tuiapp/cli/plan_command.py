@@ -1,0 +1,131 @@
+"""`ftwizard plan`: what fits on this GPU (or a planned one), what each method costs, which to pick."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from tuiapp.core.units import GIB
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("plan", help="estimate peak memory per method and recommend one")
+    parser.add_argument("--model", required=True, help="Hub id, local folder, or catalogue name")
+    parser.add_argument("--revision", help="branch, tag or commit of the model repo")
+    parser.add_argument("--gpu", metavar="GPU", help='plan for this GPU instead of this machine\'s: "RTX 4090", 24GB')
+    parser.add_argument("--task", default="sft", choices=["sft", "dpo", "kto", "orpo", "grpo"])
+    parser.add_argument("--method", choices=["full", "lora", "qlora", "lora8"], help="only this method")
+    parser.add_argument("--seq-len", type=int, default=2048, help="tokens per sequence (default 2048)")
+    parser.add_argument("--micro-batch", type=int, help="sequences per step on the GPU (default: chosen)")
+    parser.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step")
+    parser.add_argument(
+        "--grad-ckpt",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="gradient checkpointing (default: chosen)",
+    )
+    parser.add_argument("--optimizer", choices=["adamw_torch", "adamw_8bit", "paged_adamw_8bit"])
+    parser.add_argument("--lora-r", type=int, default=16)
+    parser.add_argument("--lora-targets", nargs="+", metavar="NAME", help="default: all-linear")
+    parser.add_argument("--attn", choices=["sdpa", "eager", "flash"], default="sdpa")
+    parser.add_argument("--framework", choices=["hf", "unsloth"])
+    parser.add_argument("--exact", action="store_true", help="also simulate one real step (child process)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def _request(args: argparse.Namespace) -> Any:
+    from tuiapp.core.estimate.planner import PlanRequest
+
+    micro = args.micro_batch
+    effective = (micro or 1) * args.grad_accum if args.grad_accum else 16
+    return PlanRequest(
+        task=args.task,
+        seq_len=args.seq_len,
+        effective_batch=effective,
+        micro_batch=micro,
+        gradient_checkpointing=args.grad_ckpt,
+        optimizer=args.optimizer,
+        lora_r=args.lora_r,
+        lora_targets=tuple(args.lora_targets) if args.lora_targets else "all-linear",
+        attn_implementation="flash_attention_2" if args.attn == "flash" else args.attn,
+        framework=args.framework,
+        methods=(args.method,) if args.method else ("full", "lora", "qlora"),
+    )
+
+
+def _gib(num: float) -> float:
+    return round(num / GIB, 2)
+
+
+def plan_to_json(model: Any, gpu: Any, plan: Any, source: str) -> dict[str, Any]:
+    """The plan as one JSON-ready dict (sizes in GiB)."""
+    methods = {}
+    for option in plan.options:
+        setup, estimate = option.setup, option.estimate
+        methods[option.method] = {
+            "peak_alloc_gib": _gib(estimate.peak_alloc_bytes),
+            "peak_reserved_gib": _gib(estimate.peak_reserved_bytes),
+            "fits": option.fits,
+            "headroom_gib": None if option.headroom_bytes is None else _gib(option.headroom_bytes),
+            "trainable_params": estimate.trainable_params,
+            "relative_speed": round(option.relative_speed, 2),
+            "micro_batch": setup.micro_batch,
+            "grad_accum": option.grad_accum,
+            "gradient_checkpointing": setup.gradient_checkpointing,
+            "optimizer": setup.optimizer,
+            "peak_phase": estimate.peak_phase,
+            "breakdown_gib": {name: _gib(value) for name, value in estimate.breakdown().items()},
+            "notes": list(estimate.notes),
+        }
+    return {
+        "model": {"name": model.shape.name, "source": model.source, "total_params": model.shape.total_params},
+        "gpu": None if gpu is None else {"name": gpu.name, "free_gib": _gib(gpu.free_bytes), "source": source},
+        "framework": plan.framework,
+        "framework_reason": plan.framework_reason,
+        "methods": methods,
+        "recommended": plan.recommended.method if plan.recommended else None,
+        "reasons": list(plan.reasons),
+        "advice": list(plan.advice),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from tuiapp.core.estimate.planner import make_plan
+    from tuiapp.core.hardware import detect_hardware, planned_hardware, resolve_gpu
+    from tuiapp.core.models.resolve import resolve_model
+
+    model = resolve_model(args.model, revision=args.revision)
+    profile = planned_hardware(resolve_gpu(args.gpu)) if args.gpu else detect_hardware()
+    gpu = profile.primary_gpu
+    plan = make_plan(model.shape, gpu, _request(args), planned=profile.source == "planned")
+    report = plan_to_json(model, gpu, plan, profile.source)
+    if args.exact:
+        report["exact"] = _exact(model, plan, args)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        from tuiapp.cli.plan_table import print_plan
+
+        print_plan(report, profile.no_gpu_reason)
+    return 0
+
+
+def _exact(model: Any, plan: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Simulate the recommended option (or the first) for real, in a child process."""
+    from tuiapp.core.estimate.exact_check import run_exact_check
+    from tuiapp.core.estimate.sim_request import simulation_request
+
+    option = plan.recommended or plan.options[0]
+    setup = option.setup
+    request = simulation_request(model.hf_config, setup)
+    result = run_exact_check(request)
+    closed = option.estimate.peak_alloc_bytes
+    return {
+        "method": setup.method,
+        "peak_alloc_gib": _gib(result["peak_bytes"]),
+        "closed_form_gib": _gib(closed),
+        "difference": round(closed / result["peak_bytes"] - 1, 3),
+        "seconds": result.get("seconds"),
+    }

@@ -1,0 +1,65 @@
+"""The plan as a terminal table: one row per method, the recommendation marked, reasons below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+OPTIMIZER_SHORT = {"adamw_torch": "adam", "adamw_8bit": "adam8", "paged_adamw_8bit": "paged8"}
+
+
+def _count(params: int) -> str:
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if params >= size:
+            return f"{params / size:.1f}{unit}"
+    return str(params)
+
+
+def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
+    """Print the comparison table and what follows from it."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    gpu = report["gpu"]
+    where = (
+        "no GPU"
+        if gpu is None
+        else f"{gpu['name']} ({gpu['free_gib']:.1f} GiB free{', planned' if gpu['source'] == 'planned' else ''})"
+    )
+    model = report["model"]
+    table = Table(title=f"{model['name']} ({_count(model['total_params'])} params) on {where}")
+    for column in ("", "method", "trainable", "peak", "nvidia-smi", "fits", "speed", "batch, ckpt, optim"):
+        table.add_column(column)
+    for method, row in report["methods"].items():
+        star = "★" if method == report["recommended"] else ""
+        fits = "-" if gpu is None else ("[green]yes[/]" if row["fits"] else "[red]no[/]")
+        ckpt = "ckpt" if row["gradient_checkpointing"] else "no ckpt"
+        optimizer = OPTIMIZER_SHORT.get(row["optimizer"], row["optimizer"])
+        settings = f"{row['micro_batch']}×{row['grad_accum']} {ckpt} {optimizer}"
+        table.add_row(
+            star,
+            method,
+            _count(row["trainable_params"]),
+            f"{row['peak_alloc_gib']:.1f} GiB",
+            f"{row['peak_reserved_gib']:.1f} GiB",
+            fits,
+            f"{row['relative_speed']:.2f}x",
+            settings,
+        )
+    console.print(table)
+    console.print(f"Framework: {escape(report['framework_reason'])}")
+    if report["recommended"]:
+        console.print(f"[b]Recommended: {report['recommended']}[/b]")
+        for reason in report["reasons"]:
+            console.print(f"  • {escape(reason)}")
+    if no_gpu_reason and gpu is None:
+        console.print(f"No NVIDIA GPU found: {no_gpu_reason}.")
+    for line in report["advice"]:
+        console.print(f"[yellow]→[/] {escape(line)}")
+    if "exact" in report:
+        exact = report["exact"]
+        console.print(
+            f"Exact check ({exact['method']}): {exact['peak_alloc_gib']:.2f} GiB simulated vs "
+            f"{exact['closed_form_gib']:.2f} GiB closed form ({exact['difference']:+.1%})"
+        )

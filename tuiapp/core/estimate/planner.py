@@ -1,0 +1,227 @@
+"""The recommendation: for each method, the fastest knob setting that fits, ranked, with reasons."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from tuiapp.core.estimate.closed_form import MemoryEstimate, TrainingSetup, estimate_memory
+from tuiapp.core.units import GIB
+
+if TYPE_CHECKING:
+    from tuiapp.core.hardware import GpuInfo
+    from tuiapp.core.models.shape import ModelShape
+
+# Architectures Unsloth patches with its own kernels (FastLanguageModel / FastModel), 2026.10.
+UNSLOTH_MODEL_TYPES = frozenset(
+    {
+        "llama",
+        "mistral",
+        "qwen2",
+        "qwen3",
+        "qwen3_moe",
+        "gemma",
+        "gemma2",
+        "gemma3",
+        "gemma3_text",
+        "phi3",
+        "cohere",
+        "granite",
+    }
+)
+METHOD_SPEED = {"full": 0.75, "lora": 1.0, "qlora": 0.7, "lora8": 0.5}  # tokens/s relative to LoRA
+METHOD_QUALITY = {
+    "full": "all weights: the highest ceiling; needs much data, forgets the most",
+    "lora": "adapter on a 16-bit base: matches full fine-tuning on most instruction data",
+    "qlora": "adapter on a 4-bit base: within ~1% of LoRA (QLoRA paper), slower",
+    "lora8": "adapter on an 8-bit base: LoRA quality, the slowest",
+}
+MICRO_BATCH_EFFICIENCY = {1: 0.8, 2: 0.9, 4: 0.97, 8: 1.0}
+QUALITY_ORDER = ("full", "lora", "lora8", "qlora")
+FULL_FT_MIN_TOKENS = 20_000_000  # below this, LoRA matches full fine-tuning and forgets less
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What the user fixed; None lets the planner choose."""
+
+    task: str = "sft"
+    seq_len: int = 2048
+    effective_batch: int = 16
+    micro_batch: int | None = None
+    gradient_checkpointing: bool | None = None
+    optimizer: str | None = None
+    lora_r: int = 16
+    lora_targets: tuple[str, ...] | str = "all-linear"
+    attn_implementation: str = "sdpa"
+    framework: str | None = None
+    methods: tuple[str, ...] = ("full", "lora", "qlora")
+    dataset_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class PlanOption:
+    """One method with its chosen knobs and their cost."""
+
+    setup: TrainingSetup
+    grad_accum: int
+    estimate: MemoryEstimate
+    free_bytes: int | None
+    relative_speed: float
+
+    @property
+    def method(self) -> str:
+        return self.setup.method
+
+    @property
+    def fits(self) -> bool:
+        return self.free_bytes is not None and self.estimate.fits(self.free_bytes)
+
+    @property
+    def headroom_bytes(self) -> int | None:
+        return None if self.free_bytes is None else self.free_bytes - self.estimate.peak_reserved_bytes
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every option, the recommended one with its reasons, and what to change when nothing fits."""
+
+    options: tuple[PlanOption, ...]
+    recommended: PlanOption | None
+    reasons: tuple[str, ...]
+    framework: str
+    framework_reason: str
+    advice: tuple[str, ...]
+
+
+def choose_framework(shape: ModelShape, gpu: GpuInfo | None, planned: bool, wanted: str | None) -> tuple[str, str]:
+    """Unsloth where it is installed, a CUDA GPU is here and the architecture is supported; else HF."""
+    supported = shape.model_type in UNSLOTH_MODEL_TYPES
+    if wanted == "hf":
+        return "hf", "transformers + PEFT + TRL, as asked"
+    if wanted == "unsloth":
+        return "unsloth", "Unsloth, as asked" + ("" if supported else f" (it may not support {shape.model_type})")
+    if not supported:
+        return "hf", f"transformers + PEFT + TRL: Unsloth does not support {shape.model_type}"
+    if gpu is None:
+        return "hf", "transformers + PEFT + TRL: Unsloth needs a CUDA GPU"
+    if planned:
+        return (
+            "hf",
+            "transformers + PEFT + TRL; on the GPU box, pip install 'ftwizard[unsloth]' for ~2x speed",
+        )
+    if importlib.util.find_spec("unsloth") is None:
+        return (
+            "hf",
+            "transformers + PEFT + TRL; pip install 'ftwizard[unsloth]' for ~2x speed and less memory",
+        )
+    return "unsloth", f"Unsloth: installed, CUDA GPU present and {shape.model_type} is supported (~2x faster)"
+
+
+def _candidates(request: PlanRequest, method: str, framework: str) -> list[tuple[TrainingSetup, int, float]]:
+    """Every knob combination worth trying, with its relative speed."""
+    micro_batches = [request.micro_batch] if request.micro_batch else [8, 4, 2, 1]
+    checkpointing = [request.gradient_checkpointing] if request.gradient_checkpointing is not None else [False, True]
+    default_optimizer = "paged_adamw_8bit" if method == "qlora" else "adamw_torch"
+    optimizers = [request.optimizer] if request.optimizer else [default_optimizer, "adamw_8bit"]
+    out = []
+    for micro in micro_batches:
+        if micro > request.effective_batch and micro != request.micro_batch:
+            continue
+        for ckpt in checkpointing:
+            for optimizer in dict.fromkeys(optimizers):
+                setup = TrainingSetup(
+                    method=method,
+                    seq_len=request.seq_len,
+                    micro_batch=micro,
+                    gradient_checkpointing=ckpt,
+                    optimizer=optimizer,
+                    lora_r=request.lora_r,
+                    lora_targets=request.lora_targets
+                    if isinstance(request.lora_targets, str)
+                    else tuple(request.lora_targets),
+                    attn_implementation=request.attn_implementation,
+                    framework=framework,  # type: ignore[arg-type]
+                )
+                speed = METHOD_SPEED[method] * MICRO_BATCH_EFFICIENCY.get(micro, 1.0)
+                speed *= (0.75 if ckpt else 1.0) * (0.97 if "8bit" in optimizer else 1.0)
+                speed *= 2.0 if framework == "unsloth" else 1.0
+                out.append((setup, math.ceil(request.effective_batch / micro), speed))
+    return out
+
+
+def best_option(shape: ModelShape, request: PlanRequest, method: str, framework: str, free: int | None) -> PlanOption:
+    """The fastest setting of `method` that fits; the smallest-memory one when none does."""
+    options = [
+        PlanOption(setup, accum, estimate_memory(shape, setup), free, speed)
+        for setup, accum, speed in _candidates(request, method, framework)
+    ]
+    fitting = [option for option in options if option.fits]
+    if fitting:
+        return max(fitting, key=lambda option: option.relative_speed)
+    return min(options, key=lambda option: option.estimate.peak_reserved_bytes)
+
+
+def _reasons(chosen: PlanOption, fitting: list[PlanOption], request: PlanRequest, gpu: GpuInfo) -> list[str]:
+    setup = chosen.setup
+    reasons = [
+        f"fits: ~{chosen.estimate.peak_reserved_bytes / GIB:.1f} GiB of {chosen.free_bytes / GIB:.1f} GiB free "
+        f"on {gpu.name}, {chosen.headroom_bytes / GIB:.1f} GiB to spare",
+        f"micro-batch {setup.micro_batch} x {chosen.grad_accum} accumulation = effective batch "
+        f"{setup.micro_batch * chosen.grad_accum}",
+        "gradient checkpointing on: needed to fit"
+        if setup.gradient_checkpointing
+        else "gradient checkpointing off: it fits without, ~30% faster",
+    ]
+    better = [option for option in fitting if option.method == "full"]
+    if chosen.method != "full" and better:
+        data = "unknown" if request.dataset_tokens is None else f"{request.dataset_tokens / 1e6:.1f}M tokens"
+        reasons.append(
+            f"full fine-tuning fits too, but with {data} of data LoRA matches it, forgets less and trains faster"
+        )
+    elif chosen.method != "full":
+        reasons.append(f"{chosen.method} is the highest-quality method that fits")
+    return reasons
+
+
+def _advice(shape: ModelShape, request: PlanRequest, framework: str, free: int) -> list[str]:
+    """What would fit when nothing does: a shorter sequence, QLoRA, a smaller model."""
+    advice = []
+    tight = replace(request, micro_batch=1, gradient_checkpointing=True, optimizer="paged_adamw_8bit")
+    seq = request.seq_len
+    while seq > 256:
+        seq //= 2
+        if best_option(shape, replace(tight, seq_len=seq), "qlora", framework, free).fits:
+            advice.append(f"QLoRA fits with sequences of {seq} tokens (micro-batch 1, checkpointing on)")
+            break
+    else:
+        advice.append("even QLoRA at 256 tokens does not fit: choose a smaller model")
+    advice.append("a smaller model from the catalogue (ftwizard plan --model ...), or a GPU with more memory")
+    return advice
+
+
+def make_plan(shape: ModelShape, gpu: GpuInfo | None, request: PlanRequest, planned: bool = False) -> Plan:
+    """Rank the methods for this model on this GPU (gpu None: estimates only, nothing fits)."""
+    framework, framework_reason = choose_framework(shape, gpu, planned, request.framework)
+    free = gpu.free_bytes if gpu else None
+    options = tuple(best_option(shape, request, method, framework, free) for method in request.methods)
+    fitting = [option for option in options if option.fits]
+    ranked = sorted(fitting, key=lambda option: QUALITY_ORDER.index(option.method))
+    enough_data = request.dataset_tokens is not None and request.dataset_tokens >= FULL_FT_MIN_TOKENS
+    if len(ranked) > 1 and ranked[0].method == "full" and not enough_data:
+        ranked = ranked[1:]  # data size argues for an adapter
+    chosen = ranked[0] if ranked else None
+    if gpu is None:
+        return Plan(
+            options,
+            None,
+            (),
+            framework,
+            framework_reason,
+            ("no GPU here: add --gpu 'RTX 4090' or --gpu 24GB to plan for the box you will rent",),
+        )
+    if chosen is None:
+        return Plan(options, None, (), framework, framework_reason, tuple(_advice(shape, request, framework, free)))
+    return Plan(options, chosen, tuple(_reasons(chosen, fitting, request, gpu)), framework, framework_reason, ())

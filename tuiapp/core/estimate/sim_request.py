@@ -1,0 +1,29 @@
+"""The plain-data request for the exact check (tuiapp.training.memory_sim) from a planned setup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuiapp.core.estimate.closed_form import TrainingSetup
+
+TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+def simulation_request(hf_config: dict[str, Any], setup: TrainingSetup) -> dict[str, Any]:
+    """JSON-able request for one simulated training step of `setup`."""
+    targets = setup.lora_targets
+    return {
+        "hf_config": hf_config,
+        "method": setup.method,
+        "lora_r": setup.lora_r,
+        "lora_alpha": 2 * setup.lora_r,
+        "lora_targets": targets if isinstance(targets, str) else list(targets),
+        "lora_dropout": setup.lora_dropout,
+        "seq_len": setup.seq_len,
+        "micro_batch": setup.micro_batch,
+        "gradient_checkpointing": setup.gradient_checkpointing,
+        "optimizer": setup.optimizer,
+        "dtype": TORCH_DTYPES[setup.precision],
+        "attn_implementation": "eager" if setup.attn_implementation == "eager" else "sdpa",
+        "double_quant": setup.double_quant,
+    }

@@ -1,0 +1,155 @@
+"""Step 2b: every method's estimated peak against free VRAM, the recommendation and its reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
+from textual.worker import Worker
+
+from tuiapp.core.config import save_config
+from tuiapp.core.estimate.exact_check import run_exact_check
+from tuiapp.core.estimate.planner import METHOD_QUALITY, Plan, PlanOption, PlanRequest, make_plan
+from tuiapp.core.estimate.sim_request import simulation_request
+from tuiapp.core.estimate.to_config import config_from_option
+from tuiapp.core.units import GIB
+from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.widgets.memory_bar import memory_bar
+from tuiapp.tui.widgets.model_facts import param_count
+
+if TYPE_CHECKING:
+    from tuiapp.core.hardware import HardwareProfile
+    from tuiapp.core.models.resolve import ResolvedModel
+
+
+class MethodScreen(StepScreen[None]):
+    """↑/↓ compare options, `x` simulates the highlighted one exactly, Enter or `s` saves its config."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("x", "exact", "Exact check"),
+        Binding("s", "save", "Save config"),
+    ]
+
+    highlighted: reactive[PlanOption | None] = reactive(None)
+    exact_text: reactive[str] = reactive("")
+
+    def __init__(
+        self,
+        model: ResolvedModel,
+        profile: HardwareProfile,
+        request: PlanRequest | None = None,
+        exact: Callable[[dict[str, Any]], dict[str, Any]] = run_exact_check,
+        save_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.model, self.profile = model, profile
+        self._exact, self._save_dir = exact, save_dir or Path.cwd()
+        gpu = profile.primary_gpu
+        self.plan: Plan = make_plan(model.shape, gpu, request or PlanRequest(), profile.source == "planned")
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        gpu = self.profile.primary_gpu
+        where = f"{gpu.name}, {gpu.free_bytes / GIB:.1f} GiB free" if gpu else "no GPU (estimates only)"
+        with Vertical(id="method-body"):
+            yield Static(f"[b]{self.model.shape.name}[/b] on {where}", id="method-title")
+            yield DataTable(id="method-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="method-reasons")
+            yield LoadingIndicator(id="exact-busy")
+            yield Static(id="exact-result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = "Step 2 · Method"
+        self.query_one("#exact-busy").display = False
+        table = self.query_one(DataTable)
+        table.add_columns("", "method", "trainable", "peak (nvidia-smi) vs free", "fits", "speed", "settings")
+        free = self.profile.primary_gpu.free_bytes if self.profile.primary_gpu else None
+        for option in self.plan.options:
+            setup = option.setup
+            star = "★" if option is self.plan.recommended else ""
+            fits = "-" if free is None else ("[green]yes[/]" if option.fits else "[red]no[/]")
+            settings = (
+                f"mb {setup.micro_batch}×{option.grad_accum} · ckpt {'on' if setup.gradient_checkpointing else 'off'}"
+            )
+            table.add_row(
+                star,
+                option.method,
+                param_count(option.estimate.trainable_params),
+                memory_bar(option.estimate.peak_reserved_bytes, free),
+                fits,
+                f"{option.relative_speed:.2f}x",
+                settings,
+                key=option.method,
+            )
+        start = self.plan.options.index(self.plan.recommended) if self.plan.recommended else 0
+        table.move_cursor(row=start)
+        self.highlighted = self.plan.options[start]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.highlighted = self.plan.options[event.cursor_row]
+        self.exact_text = ""
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.highlighted = self.plan.options[event.cursor_row]
+        self.action_save()
+
+    def watch_highlighted(self, option: PlanOption | None) -> None:
+        if option is None:
+            return
+        lines = [f"[b]{option.method}[/b]: {METHOD_QUALITY[option.method]}"]
+        if option is self.plan.recommended:
+            lines += [f"[green]★ recommended[/]: {reason}" for reason in self.plan.reasons[:1]]
+            lines += [f"  • {reason}" for reason in self.plan.reasons[1:]]
+        breakdown = " · ".join(f"{name} {value / GIB:.1f}" for name, value in option.estimate.breakdown().items())
+        lines.append(f"[dim]GiB: {breakdown}[/]")
+        lines.append(f"[dim]Framework: {self.plan.framework_reason}[/]")
+        lines += [f"[yellow]→ {advice}[/]" for advice in self.plan.advice]
+        self.query_one("#method-reasons", Static).update("\n".join(lines))
+
+    def watch_exact_text(self, text: str) -> None:
+        self.query_one("#exact-result", Static).update(text)
+
+    def action_exact(self) -> None:
+        if self.highlighted is not None:
+            self.query_one("#exact-busy").display = True
+            self.exact_text = "[dim]Simulating one real training step in a child process…[/]"
+            self.run_exact(self.highlighted)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="exact")
+    def run_exact(self, option: PlanOption) -> None:
+        """The simulation runs in a child process; this thread only waits for it."""
+        result = self._exact(simulation_request(self.model.hf_config, option.setup))
+        self.app.call_from_thread(self._show_exact, option, result)
+
+    def _show_exact(self, option: PlanOption, result: dict[str, Any]) -> None:
+        self.query_one("#exact-busy").display = False
+        simulated, closed = result["peak_bytes"], option.estimate.peak_alloc_bytes
+        self.exact_text = (
+            f"Exact check ({option.method}): {simulated / GIB:.2f} GiB allocated at the peak, "
+            f"closed form {closed / GIB:.2f} GiB ({closed / simulated - 1:+.1%})"
+        )
+
+    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+        self.query_one("#exact-busy").display = False
+        self.exact_text = f"[red]Exact check failed[/]: {error}"
+
+    def action_save(self) -> None:
+        if self.highlighted is None:
+            return
+        option = self.highlighted
+        config = config_from_option(self.model.shape.name, option, self.plan.framework)
+        name = self.model.shape.name.rsplit("/", 1)[-1].lower()
+        path = save_config(config, self._save_dir / f"{name}-{option.method}.yaml")
+        self.notify(f"Saved {path}; run `ftwizard check {path.name}` to verify it", title="Config saved")
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,140 @@
+"""Step 2a: choose the base model by id, folder or catalogue name, and see its shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.suggester import SuggestFromList
+from textual.widgets import Footer, Header, Input, LoadingIndicator, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker
+
+from tuiapp.core.models.catalog import model_catalog
+from tuiapp.core.models.resolve import resolve_model
+from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.widgets.model_facts import ModelFacts
+
+if TYPE_CHECKING:
+    from tuiapp.core.models.resolve import ResolvedModel
+
+
+class ModelScreen(StepScreen[None]):
+    """Type an id or path (Tab completes from the catalogue), or pick from the list; `n` goes on."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+n", "next", "Next: method", priority=True),
+        Binding("down", "move(1)", "Next item", show=False),
+        Binding("up", "move(-1)", "Previous item", show=False),
+    ]
+
+    @dataclass
+    class Chosen(Message):
+        """The user moves on with this model."""
+
+        model: ResolvedModel
+
+    model: reactive[ResolvedModel | None] = reactive(None)
+    problem: reactive[str | None] = reactive(None)
+    busy: reactive[bool] = reactive(False)
+
+    def __init__(self, resolve: Callable[[str], ResolvedModel] | None = None, initial: str = "") -> None:
+        super().__init__()
+        self._resolve = resolve or (lambda name: resolve_model(name))
+        self._initial = initial
+        self._names = [entry.name for entry in model_catalog()]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Vertical(id="model-body"):
+            yield Input(
+                value=self._initial,
+                placeholder="Qwen/Qwen2.5-7B-Instruct, ./my-model, or a catalogue name",
+                suggester=SuggestFromList(self._names, case_sensitive=False),
+                id="model-query",
+            )
+            yield OptionList(*self._options(self._initial), id="model-options")
+            yield LoadingIndicator(id="model-busy")
+            yield Static("", id="model-problem", classes="notice warning")
+            yield ModelFacts(id="model-facts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = "Step 2 · Model"
+        self.query_one("#model-busy").display = False
+        self.query_one("#model-problem").display = False
+
+    def _options(self, query: str) -> list[Option]:
+        words = query.lower().split()
+        entries = [e for e in model_catalog() if all(w in f"{e.name} {' '.join(e.aliases)}".lower() for w in words)]
+        return [Option(entry.name, id=entry.name) for entry in entries]
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options(self._options(event.value))
+
+    def action_move(self, delta: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            current = options.highlighted if options.highlighted is not None else -delta
+            options.highlighted = (current + delta) % options.option_count
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        options = self.query_one(OptionList)
+        typed = event.value.strip()
+        if options.highlighted is not None:
+            typed = str(options.get_option_at_index(options.highlighted).id)
+        if typed:
+            self.look_up(typed)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.look_up(str(event.option.id))
+
+    def look_up(self, name: str) -> None:
+        self.busy, self.problem = True, None
+        self.run_resolve(name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="resolve")
+    def run_resolve(self, name: str) -> None:
+        """Reading a config may reach the Hub: keep it off the event loop."""
+        model = self._resolve(name)
+        self.app.call_from_thread(self._resolved, model)
+
+    def _resolved(self, model: ResolvedModel) -> None:
+        self.busy, self.model = False, model
+        self.refresh_bindings()
+
+    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+        self.busy, self.problem = False, str(error)
+
+    def watch_busy(self, busy: bool) -> None:
+        self.query_one("#model-busy").display = busy
+
+    def watch_problem(self, problem: str | None) -> None:
+        widget = self.query_one("#model-problem", Static)
+        widget.display = problem is not None
+        widget.update(problem or "")
+
+    def watch_model(self, model: ResolvedModel | None) -> None:
+        self.query_one(ModelFacts).model = model
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next":
+            return self.model is not None
+        return True
+
+    def action_next(self) -> None:
+        if self.model is not None:
+            self.post_message(self.Chosen(self.model))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
