@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -111,7 +112,7 @@ class MethodScreen(StepScreen[None]):
             lines += [f"  • {reason}" for reason in self.plan.reasons[1:]]
         breakdown = " · ".join(f"{name} {value / GIB:.1f}" for name, value in option.estimate.breakdown().items())
         lines.append(f"[dim]GiB: {breakdown}[/]")
-        lines.append(f"[dim]Framework: {self.plan.framework_reason}[/]")
+        lines.append(f"[dim]Framework: {escape(self.plan.framework_reason)}[/]")
         lines += [f"[yellow]→ {advice}[/]" for advice in self.plan.advice]
         self.query_one("#method-reasons", Static).update("\n".join(lines))
 

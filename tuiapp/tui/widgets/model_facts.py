@@ -29,7 +29,7 @@ def param_count(params: int) -> str:
 class ModelFacts(Static):
     """A small panel that redraws when `model` changes; empty until a model is chosen."""
 
-    model: reactive[ResolvedModel | None] = reactive(None)
+    model: reactive[ResolvedModel | None] = reactive(None, layout=True)
 
     def render(self) -> str:
         model = self.model
