@@ -10,6 +10,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuiapp.core.hardware import GpuSpec, UnknownGpuError, gpu_catalog, resolve_gpu
+from tuiapp.tui.widgets.list_nav import move_highlight
 
 
 def _label(spec: GpuSpec) -> str:
@@ -50,10 +51,7 @@ class GpuPickerScreen(ModalScreen[GpuSpec | None]):
         self.query_one("#gpu-picker-error", Static).update("")
 
     def action_move(self, delta: int) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            current = options.highlighted if options.highlighted is not None else -delta
-            options.highlighted = (current + delta) % options.option_count
+        move_highlight(self.query_one(OptionList), delta)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """A name or size that resolves wins; otherwise the highlighted row; otherwise say why not."""

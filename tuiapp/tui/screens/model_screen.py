@@ -20,6 +20,7 @@ from textual.worker import Worker
 from tuiapp.core.models.catalog import model_catalog
 from tuiapp.core.models.resolve import resolve_model
 from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.widgets.list_nav import move_highlight
 from tuiapp.tui.widgets.model_facts import ModelFacts
 
 if TYPE_CHECKING:
@@ -83,10 +84,7 @@ class ModelScreen(StepScreen[None]):
         options.add_options(self._options(event.value))
 
     def action_move(self, delta: int) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            current = options.highlighted if options.highlighted is not None else -delta
-            options.highlighted = (current + delta) % options.option_count
+        move_highlight(self.query_one(OptionList), delta)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         options = self.query_one(OptionList)
