@@ -7,6 +7,7 @@ import yaml
 
 from tuiapp.core.config import FTConfig
 from tuiapp.core.config.choices import Method, Task, choices
+from tuiapp.core.data.chat_templates import standard_templates
 from tuiapp.core.hardware.catalog import GpuSpec
 from tuiapp.core.hyperparam_presets import apply_preset
 from tuiapp.core.models.catalog import CatalogEntry
@@ -30,7 +31,16 @@ def _models(data: dict) -> list:
     return [ModelShape.from_hf_config(entry.config, name=entry.name) for entry in entries]
 
 
+def _chat_templates(data: dict) -> list:
+    """Every standard template parses and marks its assistant turns for the loss mask."""
+    templates = list(standard_templates().values())
+    assert [t.name for t in templates] == list(data["templates"])
+    assert all("{% generation" in t.template.replace("{%-", "{%") for t in templates)
+    return templates
+
+
 VALIDATORS = {
+    "chat_templates.yaml": _chat_templates,
     "gpus.yaml": lambda data: [GpuSpec.model_validate(entry) for entry in data["gpus"]],
     "hyperparams.yaml": _hyperparams,
     "models.yaml": _models,

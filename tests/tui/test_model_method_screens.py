@@ -7,6 +7,7 @@ from tui_scenes import NO_GPU, ONE_GPU, catalogue_only
 
 from tuiapp.core.config import load_config
 from tuiapp.tui.app import FTWizardApp
+from tuiapp.tui.screens.dataset_screen import DatasetScreen
 from tuiapp.tui.screens.method_screen import MethodScreen
 from tuiapp.tui.screens.model_screen import ModelScreen
 from tuiapp.tui.widgets.model_facts import ModelFacts
@@ -58,12 +59,16 @@ async def test_method_table_marks_the_recommendation_and_saves_a_config(tmp_path
         recommended = screen.plan.recommended
         assert recommended is not None and screen.highlighted is recommended
         assert "★ recommended" in str(screen.query_one("#method-reasons", Static).visual)
-        await pilot.press("enter")
+        await pilot.press("s")
         await pilot.pause()
         (saved,) = tmp_path.glob("*.yaml")
         config = load_config(saved)
         assert config.model.name_or_path == "meta-llama/Llama-3.1-8B-Instruct"
         assert config.method == recommended.method
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DatasetScreen)
+        assert app.screen.config == config
 
 
 async def test_exact_check_runs_in_a_worker_and_reports_the_difference(tmp_path) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 
+from tuiapp.core.data.inspect_request import InspectRequest
 from tuiapp.core.hardware import GpuInfo, GpuProcess, HardwareProfile, SystemInfo
 from tuiapp.core.models.catalog import find_in_catalog
 from tuiapp.core.models.resolve import ModelResolveError, ResolvedModel
@@ -49,6 +54,32 @@ def catalogue_only(name: str) -> ResolvedModel:
     return ResolvedModel.from_catalog(entry)
 
 
+@cache
+def scene_tokenizer_dir() -> Path:
+    """The tiny llama model (built once per process) whose tokenizer stands in for the chosen model's."""
+    from tuiapp.training.tiny_model import build_tiny_model
+
+    folder = Path(tempfile.gettempdir()) / "ftwizard-scenes" / "llama"
+    return folder if (folder / "tokenizer.json").exists() else build_tiny_model(folder, arch="llama")
+
+
+def in_process_inspector(request: InspectRequest, should_stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+    """The real dataset inspection, run in this process with the tiny tokenizer (no child, no download)."""
+    from tuiapp.training.dataset_inspect import inspect_dataset
+
+    events: list[dict[str, Any]] = []
+    inspect_dataset(replace(request, model=str(scene_tokenizer_dir())), events.append)
+    yield from events
+
+
+def dataset_app() -> FTWizardApp:
+    return FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, inspect=in_process_inspector)
+
+
+TO_DATASET = ("n", *"Llama-3.2-1B-Instruct", "enter", "ctrl+n", "enter")
+ALPACA = "tuiapp/sample_data/alpaca.json"
+
+
 @dataclass(frozen=True)
 class Scene:
     """An app factory and the keys pressed before the picture is taken."""
@@ -77,5 +108,7 @@ SCENES: dict[str, Scene] = {
         lambda: FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only),
         ("n", *"Llama-3.1-8B-Instruct", "enter", "ctrl+n"),
     ),
+    "dataset_preview": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", "tab", "tab", "tab", "tab")),
+    "dataset_tokens": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", "tab", "tab", "tab", "tab", "right")),
 }
 SIZES = ((80, 24), (120, 40))

@@ -12,7 +12,7 @@ from tuiapp.cli.safety import run_safely
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; each subcommand module adds its own parser."""
-    from tuiapp.cli import check_command, gpu_command, plan_command
+    from tuiapp.cli import check_command, data_command, gpu_command, plan_command
 
     parser = argparse.ArgumentParser(
         prog="ftwizard",
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     gpu_command.register(commands)
     check_command.register(commands)
     plan_command.register(commands)
+    data_command.register(commands)
     return parser
 
 

@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import tuiapp
+from tuiapp.core.child_env import child_env
 from tuiapp.core.user_error import UserError
 
 SIM_VERSION = 1  # bump when the simulator's answers change, to retire cached results
@@ -71,12 +71,9 @@ def _write_cache(path: Path, result: dict[str, Any]) -> None:
 
 
 def _child_env() -> dict[str, str]:
-    """The parent's environment, with this checkout importable and the Hub left alone."""
-    env = dict(os.environ)
-    root = str(Path(tuiapp.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    """The worker's environment, with the Hub left alone: the simulation needs no download."""
+    env = child_env()
     env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("TRANSFORMERS_VERBOSITY", "error")
     return env
 
 

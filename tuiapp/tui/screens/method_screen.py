@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +12,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
 from textual.worker import Worker
 
-from tuiapp.core.config import save_config
+from tuiapp.core.config import FTConfig, save_config
 from tuiapp.core.estimate.exact_check import run_exact_check
 from tuiapp.core.estimate.planner import METHOD_QUALITY, Plan, PlanOption, PlanRequest, make_plan
 from tuiapp.core.estimate.sim_request import simulation_request
@@ -31,13 +33,21 @@ if TYPE_CHECKING:
 
 
 class MethodScreen(StepScreen[None]):
-    """↑/↓ compare options, `x` simulates the highlighted one exactly, Enter or `s` saves its config."""
+    """↑/↓ compare options, `x` simulates the highlighted one exactly, `s` saves its config, Enter goes on."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("x", "exact", "Exact check"),
         Binding("s", "save", "Save config"),
+        Binding("enter", "next", "Next: dataset"),
     ]
+
+    @dataclass
+    class Chosen(Message):
+        """The user moves on with this option and the config it makes."""
+
+        option: PlanOption
+        config: FTConfig
 
     highlighted: reactive[PlanOption | None] = reactive(None)
     exact_text: reactive[str] = reactive("")
@@ -101,7 +111,14 @@ class MethodScreen(StepScreen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.highlighted = self.plan.options[event.cursor_row]
-        self.action_save()
+        self.action_next()
+
+    def _config(self, option: PlanOption) -> FTConfig:
+        return config_from_option(self.model.shape.name, option, self.plan.framework)
+
+    def action_next(self) -> None:
+        if self.highlighted is not None:
+            self.post_message(self.Chosen(self.highlighted, self._config(self.highlighted)))
 
     def watch_highlighted(self, option: PlanOption | None) -> None:
         if option is None:
@@ -147,7 +164,7 @@ class MethodScreen(StepScreen[None]):
         if self.highlighted is None:
             return
         option = self.highlighted
-        config = config_from_option(self.model.shape.name, option, self.plan.framework)
+        config = self._config(option)
         name = self.model.shape.name.rsplit("/", 1)[-1].lower()
         path = save_config(config, self._save_dir / f"{name}-{option.method}.yaml")
         self.notify(f"Saved {path}; run `ftwizard check {path.name}` to verify it", title="Config saved")

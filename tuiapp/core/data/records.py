@@ -1,0 +1,43 @@
+"""The plain types every part of the dataset doctor passes around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuiapp.core.user_error import UserError
+
+
+class DataError(UserError):
+    """A data file or id the doctor cannot use; the message names the place and the fix."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row as read from a source, with where it came from (``file.jsonl:12``) for messages."""
+
+    data: dict[str, Any]
+    where: str
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row left out while reading or cleaning, and why."""
+
+    where: str
+    reason: str
+
+
+@dataclass
+class ReadReport:
+    """What happened while reading a source: rows skipped on request, and the first few reasons."""
+
+    rows_read: int = 0
+    skipped: list[SkippedRow] = field(default_factory=list)
+    skipped_count: int = 0
+
+    def skip(self, where: str, reason: str, keep_examples: int = 5) -> None:
+        """Count one skipped row; keep the first few for the report."""
+        self.skipped_count += 1
+        if len(self.skipped) < keep_examples:
+            self.skipped.append(SkippedRow(where, reason))

@@ -1,0 +1,186 @@
+"""Render a TRL-ready row through the tokenizer's chat template and mark the tokens that carry loss.
+
+The marks follow what TRL 1.x's trainers do with the same row: SFT on `messages` trains on assistant
+turns when the template marks them with `{% generation %}` (directly, or through TRL's patched
+training template for known models) and on every token otherwise; prompt/completion trains on the
+completion; preference rows train on the chosen and rejected answers; prompt-only rows (GRPO) carry no
+loss because the completions are generated during training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tuiapp.core.data.chat_templates import standard_template
+from tuiapp.core.data.records import DataError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+PROBE = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Name a prime."},
+    {"role": "assistant", "content": "Seven."},
+    {"role": "user", "content": "Another?"},
+    {"role": "assistant", "content": "Eleven."},
+]
+
+
+@dataclass(frozen=True)
+class RenderedRow:
+    """One row as the model sees it: text pieces, each one token, flagged when it carries loss."""
+
+    pieces: list[tuple[str, bool]]
+    part: str = "row"  # "chosen" for preference rows: the rejected answer is rendered the same way
+
+    @property
+    def tokens(self) -> int:
+        return len(self.pieces)
+
+    @property
+    def loss_tokens(self) -> int:
+        return sum(learns for _, learns in self.pieces)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "tokens": self.tokens, "loss_tokens": self.loss_tokens}
+
+
+@dataclass
+class TemplateReport:
+    """How the tokenizer's chat template will be used, and what looks wrong with it."""
+
+    source: str  # "tokenizer", "trl-training" or "standard:<name>"
+    assistant_only: bool
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def prepare_template(tokenizer: PreTrainedTokenizerBase, override: str | None = None) -> TemplateReport:
+    """Settle the template in place (a standard one when asked or when there is none) and check it."""
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    notes: list[str] = []
+    if override or not tokenizer.chat_template:
+        name = override or "chatml"
+        template = standard_template(name)
+        missing = [t for t in template.special_tokens if t not in tokenizer.get_vocab()]
+        if missing:
+            tokenizer.add_special_tokens({"additional_special_tokens": missing})
+            notes.append(f"adds {len(missing)} special token(s) {', '.join(missing)}: the embeddings grow to match")
+        tokenizer.chat_template = template.template
+        if template.end_of_turn != "{eos}" and tokenizer.eos_token != template.end_of_turn:
+            tokenizer.eos_token = template.end_of_turn
+            notes.append(f"sets the EOS token to {template.end_of_turn} so generation stops after a turn")
+        why = "as asked" if override else "because the tokenizer has no chat template"
+        notes.append(f"uses the standard {name!r} template {why}; the saved tokenizer will carry it")
+        source = f"standard:{name}"
+    else:
+        source = "tokenizer"
+        try:
+            training = get_training_chat_template(tokenizer)
+        except (ValueError, TypeError):  # TRL knows no training variant of this template
+            training = None
+        if training:
+            tokenizer.chat_template = training
+            source = "trl-training"
+            notes.append("uses TRL's training variant of this model's template, which marks assistant turns")
+    assistant_only = has_generation_markers(tokenizer.chat_template)
+    if not assistant_only:
+        notes.append("the template does not mark assistant turns, so conversations train on every token")
+    return TemplateReport(source, assistant_only, notes, template_problems(tokenizer))
+
+
+def template_problems(tokenizer: PreTrainedTokenizerBase) -> list[str]:
+    """EOS handling and round trip: does a turn end on a stop token, and does the prompt end where the answer starts?"""
+    problems = []
+    try:
+        full = tokenizer.apply_chat_template(PROBE, tokenize=False)
+        prompt = tokenizer.apply_chat_template(PROBE[:-1], tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # a template is user code: any Jinja error lands here
+        return [f"the chat template fails on a plain conversation: {exc}"]
+    if not full.startswith(prompt):
+        problems.append(
+            "the template does not round-trip: the prompt rendered with add_generation_prompt is not a prefix "
+            "of the full conversation, so generation would start in the wrong place"
+        )
+    answer = full[len(prompt) :] if full.startswith(prompt) else full
+    if not tokenizer.eos_token or tokenizer.eos_token not in answer:
+        ends = answer.strip()[-20:]
+        problems.append(
+            f"an assistant turn ends with {ends!r}, not the EOS token {tokenizer.eos_token!r}: the model may not "
+            "learn to stop; set the tokenizer's eos_token to the template's end-of-turn token"
+        )
+    return problems
+
+
+def _pieces(
+    tokenizer: PreTrainedTokenizerBase, text: str, spans: list[tuple[int, int]], special: bool = False
+) -> list[tuple[str, bool]]:
+    """One (text, learns) piece per token; `special` adds BOS & co as TRL does for plain strings."""
+    encoding = tokenizer(text, add_special_tokens=special, return_offsets_mapping=True)
+    offsets, ids = encoding["offset_mapping"], encoding["input_ids"]
+    pieces = []
+    for i, (start, end) in enumerate(offsets):
+        if start == end:  # a special token the tokenizer added (BOS never carries loss: nothing predicts it)
+            learns = i > 0 and any(hi == len(text) for _, hi in spans)
+            pieces.append((tokenizer.convert_ids_to_tokens(ids[i]), learns))
+            continue
+        learns = any(lo <= start < hi for lo, hi in spans)
+        following = next((s for s, e in offsets[i + 1 :] if s != e), None)
+        pieces.append((text[start : following if following is not None else max(end, len(text))], learns))
+    return pieces
+
+
+def _render(tokenizer: PreTrainedTokenizerBase, messages: list[dict], **kwargs: Any) -> str:
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, **kwargs)
+    except Exception as exc:  # Jinja errors, raise_exception() in templates: the template's own message
+        raise DataError(f"the chat template cannot render this row: {exc}") from None
+
+
+def _assistant_spans(tokenizer: PreTrainedTokenizerBase, messages: list[dict], text: str) -> list[tuple[int, int]]:
+    """Character spans of the assistant turns, from transformers' {% generation %} tracking."""
+    out = tokenizer.apply_chat_template(
+        messages, return_dict=True, return_assistant_tokens_mask=True, tokenizer_kwargs={"return_offsets_mapping": True}
+    )
+    return [tuple(span) for span, flag in zip(out["offset_mapping"], out["assistant_masks"], strict=True) if flag]
+
+
+def render_row(tokenizer: PreTrainedTokenizerBase, row: dict[str, Any], assistant_only: bool) -> RenderedRow:
+    """Render one row in a TRL form (messages, text, prompt/completion, preference, KTO, prompt-only)."""
+    if "messages" in row:
+        text = _render(tokenizer, row["messages"])
+        spans = _assistant_spans(tokenizer, row["messages"], text) if assistant_only else [(0, len(text))]
+        return RenderedRow(_pieces(tokenizer, text, spans))
+    if "text" in row:
+        text = _with_eos(tokenizer, row["text"])
+        return RenderedRow(_pieces(tokenizer, text, [(0, len(text))], special=True))
+    answer_key = "chosen" if "chosen" in row else "completion"
+    if answer_key not in row:  # prompt-only: the trainer generates the completions
+        prompt = _prompt_text(tokenizer, row["prompt"])
+        return RenderedRow(_pieces(tokenizer, prompt, [], special=isinstance(row["prompt"], str)), part="prompt")
+    prompt, full = _prompt_and_full(tokenizer, row.get("prompt"), row[answer_key])
+    special = not isinstance(row[answer_key], list)
+    return RenderedRow(_pieces(tokenizer, full, [(len(prompt), len(full))], special=special), part=answer_key)
+
+
+def _with_eos(tokenizer: PreTrainedTokenizerBase, text: str) -> str:
+    eos = tokenizer.eos_token or ""
+    return text if text.endswith(eos) else text + eos  # TRL appends EOS to plain text and completions
+
+
+def _prompt_text(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> str:
+    return _render(tokenizer, prompt, add_generation_prompt=True) if isinstance(prompt, list) else str(prompt)
+
+
+def _prompt_and_full(tokenizer: PreTrainedTokenizerBase, prompt: Any, answer: Any) -> tuple[str, str]:
+    if isinstance(answer, list):  # conversational: the template renders prompt + answer turns
+        prompt_messages = prompt or []
+        prompt_text = _render(tokenizer, prompt_messages, add_generation_prompt=True) if prompt_messages else ""
+        full = _render(tokenizer, prompt_messages + answer)
+        if not full.startswith(prompt_text):
+            raise DataError("the chat template renders the prompt differently on its own and before the answer")
+        return prompt_text, full
+    prompt_text = _prompt_text(tokenizer, prompt) if prompt is not None else ""
+    return prompt_text, prompt_text + _with_eos(tokenizer, str(answer))

@@ -1,0 +1,158 @@
+"""The dataset doctor's whole run: read, detect, convert, clean, render a row, count tokens.
+
+`inspect_dataset` reports through `emit` as it goes (plain dicts, one per event) so the CLI can draw a
+progress bar and the TUI can fill its panels early. Run as `python -m tuiapp.training.dataset_inspect`
+it reads one request (JSON) on stdin and writes one JSON event per line on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from tuiapp.core.data.inspect_request import InspectRequest
+from tuiapp.core.data.records import DataError, ReadReport, Record
+from tuiapp.core.data.token_stats import TokenStats
+from tuiapp.core.user_error import UserError
+
+Emit = Callable[[dict[str, Any]], None]
+DETECT_SAMPLE = 200
+PREVIEW_CHARS = 400
+PREVIEW_ROWS = 20  # rows rendered for the preview, starting at the requested one
+CHARS_PER_TOKEN = 4  # the rough rule used when no tokenizer can be loaded
+
+
+def _records(request: InspectRequest, report: ReadReport) -> Iterator[Record]:
+    if Path(request.source).expanduser().exists():
+        from tuiapp.core.data.sources import read_records
+
+        return read_records(Path(request.source).expanduser(), skip_bad=request.skip_bad, report=report)
+    from tuiapp.training.trl_dataset import hub_records
+
+    return hub_records(request.source, request.config_name, request.split, limit=request.limit, streaming=True)
+
+
+def _shorten(value: Any) -> Any:
+    """Long strings in a preview are cut so one event stays small."""
+    if isinstance(value, str) and len(value) > PREVIEW_CHARS:
+        return value[:PREVIEW_CHARS] + f"… (+{len(value) - PREVIEW_CHARS} chars)"
+    if isinstance(value, list):
+        return [_shorten(v) for v in value[:20]]
+    if isinstance(value, dict):
+        return {k: _shorten(v) for k, v in value.items()}
+    return value
+
+
+def _detect(request: InspectRequest, records: list[Record]) -> Any:
+    from tuiapp.core.data.formats import apply_columns, detect_format
+
+    sample = [apply_columns(r.data, request.columns) for r in records[:DETECT_SAMPLE]]
+    return detect_format(sample)
+
+
+def _load_tokenizer(request: InspectRequest) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(request.model, trust_remote_code=request.trust_remote_code)
+    except Exception as exc:  # OSError, gated repos, offline, bad files: all mean "no tokenizer here"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"could not load the tokenizer of {request.model!r} ({first}); token counts below are estimates "
+            "(4 characters per token). Pass a local model folder, or connect and set HF_TOKEN for a gated model"
+        ) from None
+
+
+def inspect_dataset(request: InspectRequest, emit: Emit) -> None:
+    """Run every step, emitting `read`, `detected`, `cleaned`, `template`, `rows`, `progress`, `stats`."""
+    from tuiapp.core.data.clean import clean_rows
+    from tuiapp.core.data.convert import convert_records
+
+    emit({"event": "stage", "message": f"reading {request.source}"})
+    report = ReadReport()
+    records = list(islice(_records(request, report), request.limit))
+    if not records:
+        raise DataError(f"{request.source} holds no rows to train on")
+    emit(
+        {
+            "event": "read",
+            "rows": len(records),
+            "limited": len(records) == request.limit,
+            "skipped": report.skipped_count,
+            "skipped_examples": [vars(s) for s in report.skipped],
+            "preview": [{"where": r.where, "data": _shorten(r.data)} for r in records[:5]],
+        }
+    )
+    detection = _detect(request, records)
+    fmt = request.format if request.format != "auto" else detection.format
+    emit({"event": "detected", "format": fmt, "detection": detection.to_json()})
+    if fmt is None or fmt == "auto":
+        raise DataError(f"cannot tell the format of {request.source}: {detection.explanation}")
+    cleaned = clean_rows(convert_records(records, fmt, request.task, request.columns), dedupe=request.dedupe)
+    rows = cleaned.rows
+    emit({"event": "cleaned", **cleaned.summary()})
+    if not rows:
+        raise DataError(f"every row of {request.source} was dropped; see the examples above")
+    emit({"event": "stage", "message": f"loading the tokenizer of {request.model}" if request.model else "counting"})
+    tokenizer, note = _tokenizer_or_none(request)
+    lengths = _lengths(request, tokenizer, rows, emit)
+    if note:
+        emit({"event": "note", "message": note})
+    stats = TokenStats.of(lengths, request.max_length, request.micro_batch, request.grad_accum)
+    emit({"event": "stats", "approximate": tokenizer is None, "lengths": lengths, **stats.to_json()})
+
+
+def _tokenizer_or_none(request: InspectRequest) -> tuple[Any, str | None]:
+    if not request.model:
+        return None, "no model given: token counts are estimates (4 characters per token); pass --model for exact ones"
+    try:
+        return _load_tokenizer(request), None
+    except DataError as exc:
+        return None, str(exc)
+
+
+def _lengths(request: InspectRequest, tokenizer: Any, rows: list[dict[str, Any]], emit: Emit) -> list[int]:
+    total = len(rows)
+    shown = range(request.row % total, min(request.row % total + PREVIEW_ROWS, total))
+    if tokenizer is None:
+        emit({"event": "rows", "total": total, "rows": [{"index": i, "raw": _shorten(rows[i])} for i in shown]})
+        return [max(1, len(json.dumps(row, ensure_ascii=False)) // CHARS_PER_TOKEN) for row in rows]
+    from tuiapp.training.chat_render import prepare_template, render_row
+    from tuiapp.training.token_lengths import count_lengths
+
+    template = prepare_template(tokenizer, request.chat_template)
+    emit({"event": "template", **vars(template)})
+    rendered = [{"index": i, **render_row(tokenizer, rows[i], template.assistant_only).to_json()} for i in shown]
+    emit({"event": "rows", "total": total, "rows": rendered})
+    return count_lengths(
+        tokenizer, rows, on_progress=lambda done: emit({"event": "progress", "done": done, "total": total})
+    )
+
+
+def main() -> int:
+    """Read one request from stdin; write JSON events, ending with `done` or `error`, one per line."""
+
+    def emit(event: dict[str, Any]) -> None:
+        print(json.dumps(event, ensure_ascii=False), flush=True)
+
+    try:
+        inspect_dataset(InspectRequest.from_json(json.loads(sys.stdin.read())), emit)
+    except json.JSONDecodeError as exc:
+        emit({"event": "error", "message": f"the request is not valid JSON: {exc}"})
+        return 1
+    except UserError as exc:
+        emit({"event": "error", "message": str(exc)})
+        return 2
+    except Exception as exc:  # the child answers in JSON whatever breaks
+        emit({"event": "error", "message": f"the inspection failed ({type(exc).__name__}): {exc}"})
+        return 1
+    emit({"event": "done"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Step 3: open a dataset, see its format, a row as the model sees it, and its token lengths."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, Input, ProgressBar, Select, Static, TabbedContent, TabPane
+from textual.worker import Worker, get_current_worker
+
+from tuiapp.core.config import FTConfig, with_changes
+from tuiapp.core.config.choices import TASK_FORMATS
+from tuiapp.core.data.inspect_job import inspection_events
+from tuiapp.core.data.inspect_request import InspectRequest, parse_mapping
+from tuiapp.core.data.token_stats import TokenStats
+from tuiapp.core.user_error import UserError
+from tuiapp.tui.screens.source_picker_screen import SourcePickerScreen
+from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.widgets.dataset_panels import checks_text, format_line, row_view, stats_text
+from tuiapp.tui.widgets.token_histogram import TokenHistogram
+
+Inspector = Callable[[InspectRequest, Callable[[], bool]], Iterator[dict[str, Any]]]
+PROGRESS_INTERVAL_S = 0.1  # progress reaches the UI at most this often
+
+
+class DatasetScreen(StepScreen[None]):
+    """Enter in the source box inspects; Tab moves between boxes and panels; ←/→ browse rows."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+o", "browse", "Browse files", priority=True),
+        Binding("ctrl+n", "next", "Next", priority=True),
+        Binding("r", "recommended", "Recommended length"),
+        Binding("right,]", "row(1)", "Next row", show=False),
+        Binding("left,[", "row(-1)", "Previous row", show=False),
+    ]
+
+    @dataclass
+    class Chosen(Message):
+        """The user moves on with this dataset (the config's dataset and max length are set)."""
+
+        config: FTConfig
+
+    events: reactive[dict[str, Any]] = reactive(dict, always_update=True)
+    position: reactive[int] = reactive(0)
+    max_length: reactive[int] = reactive(2048)
+
+    def __init__(
+        self,
+        config: FTConfig,
+        inspect: Inspector = inspection_events,
+        memory_at: Callable[[int], str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self._inspect, self._memory_at = inspect, memory_at
+        self.set_reactive(DatasetScreen.max_length, config.training.max_length)
+        self._lengths: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        dataset = self.config.dataset
+        formats = [(name, name) for name in TASK_FORMATS[self.config.task]]
+        yield Header(show_clock=False)
+        with Vertical(id="dataset-body"):
+            yield Input(
+                value=dataset.source if dataset else "",
+                placeholder="a .jsonl/.json/.csv/.parquet/.txt file or folder, or a Hub id; Ctrl+O browses",
+                id="dataset-source",
+                compact=True,
+            )
+            with Horizontal(id="dataset-options"):
+                yield Select(formats, value=dataset.format if dataset else "auto", allow_blank=False,
+                             id="dataset-format", compact=True)  # fmt: skip
+                yield Input(
+                    value=" ".join(f"{k}={v}" for k, v in (dataset.columns if dataset else {}).items()),
+                    placeholder="rename: question=instruction",
+                    id="dataset-map",
+                    compact=True,
+                )
+                yield Input(str(self.max_length), type="integer", id="dataset-max-length", compact=True)
+            yield Static(format_line(None), id="dataset-format-line")
+            yield ProgressBar(id="dataset-progress", show_eta=False)
+            with TabbedContent(id="dataset-tabs"):
+                with TabPane("Preview", id="tab-preview"), VerticalScroll(id="dataset-row-scroll"):
+                    yield Static(row_view(None, 0, 0), id="dataset-row")
+                with TabPane("Tokens", id="tab-tokens"):
+                    yield Static(stats_text(None, False, None), id="dataset-stats")
+                    yield TokenHistogram(id="dataset-histogram")
+                with TabPane("Checks", id="tab-checks"), VerticalScroll():
+                    yield Static(checks_text({}), id="dataset-checks")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = "Step 3 · Dataset"
+        self.query_one("#dataset-progress").display = False
+        if self.config.dataset:
+            self.inspect()
+
+    # ----- running the inspection -------------------------------------------------------------
+    def _request(self) -> InspectRequest:
+        source = self.query_one("#dataset-source", Input).value.strip()
+        if not source:
+            raise UserError("type a file, folder or Hub dataset id first (Ctrl+O browses local files)")
+        return InspectRequest(
+            source=source,
+            task=self.config.task,
+            format=self.query_one("#dataset-format", Select).value,
+            columns=parse_mapping(self.query_one("#dataset-map", Input).value),
+            model=self.config.model.name_or_path,
+            trust_remote_code=self.config.model.trust_remote_code,
+            max_length=self.max_length,
+            micro_batch=self.config.training.micro_batch_size,
+            grad_accum=self.config.training.grad_accum,
+        )
+
+    def inspect(self) -> None:
+        """Start (or restart) the inspection of what the boxes say; problems show in the format line."""
+        try:
+            request = self._request()
+        except UserError as exc:
+            self.query_one("#dataset-format-line", Static).update(f"[red]{exc}[/]")
+            return
+        self._lengths = []
+        self.position = 0
+        self.events = {"notes": [], "request": request}
+        self.query_one("#dataset-format-line", Static).update(f"[dim]Reading {request.source}…[/]")
+        bar = self.query_one("#dataset-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+        self.run_inspection(request)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect")
+    def run_inspection(self, request: InspectRequest) -> None:
+        """Reads the child's events; progress is coalesced so a fast child cannot flood the UI."""
+        worker = get_current_worker()
+        last = 0.0
+        for event in self._inspect(request, lambda: worker.is_cancelled):
+            if worker.is_cancelled:
+                return
+            if event["event"] == "progress" and event["done"] < event["total"]:
+                if time.monotonic() - last < PROGRESS_INTERVAL_S:
+                    continue
+                last = time.monotonic()
+            self.app.call_from_thread(self._apply, request, event)
+        self.app.call_from_thread(self._finished, request)
+
+    def _apply(self, request: InspectRequest, event: dict[str, Any]) -> None:
+        if self.events.get("request") is not request:
+            return  # a newer inspection has started
+        kind = event.pop("event")
+        bar = self.query_one("#dataset-progress", ProgressBar)
+        if kind == "progress":
+            bar.update(total=event["total"], progress=event["done"])
+        elif kind == "note":
+            self.events = {**self.events, "notes": [*self.events["notes"], event["message"]]}
+        elif kind == "stats":
+            self._lengths = event.pop("lengths")
+            self.events = {**self.events, "stats": event}
+        elif kind != "stage":
+            self.events = {**self.events, kind: event}
+
+    def _finished(self, request: InspectRequest) -> None:
+        if self.events.get("request") is request:
+            self.query_one("#dataset-progress").display = False
+
+    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+        self.query_one("#dataset-progress").display = False
+        self.query_one("#dataset-format-line", Static).update(f"[red]{error}[/]")
+
+    # ----- drawing -------------------------------------------------------------------------------
+    def _stats(self) -> TokenStats | None:
+        if not self._lengths:
+            return None
+        training = self.config.training
+        return TokenStats.of(self._lengths, self.max_length, training.micro_batch_size, training.grad_accum)
+
+    def watch_events(self, events: dict[str, Any]) -> None:
+        if "detected" in events:
+            self.query_one("#dataset-format-line", Static).update(format_line(events["detected"]))
+        self._draw_row()
+        self._draw_stats()
+        self.query_one("#dataset-checks", Static).update(checks_text(events))
+
+    def _draw_row(self) -> None:
+        rows = self.events.get("rows", {})
+        shown = rows.get("rows", [])
+        row = shown[self.position] if shown else None
+        self.query_one("#dataset-row", Static).update(row_view(row, self.position, rows.get("total", 0)))
+
+    def _draw_stats(self) -> None:
+        stats = self._stats()
+        approximate = bool(self.events.get("stats", {}).get("approximate"))
+        memory = self._memory_at(self.max_length) if self._memory_at and stats else None
+        self.query_one("#dataset-stats", Static).update(stats_text(stats, approximate, memory))
+        self.query_one(TokenHistogram).show(stats)
+
+    def watch_position(self) -> None:
+        if self.is_mounted:
+            self._draw_row()
+
+    def watch_max_length(self) -> None:
+        if self.is_mounted:
+            self._draw_stats()
+
+    # ----- input -------------------------------------------------------------------------------
+    @on(Input.Submitted, "#dataset-source, #dataset-map")
+    def _submitted(self) -> None:
+        self.inspect()
+
+    @on(Select.Changed, "#dataset-format")
+    def _format_changed(self) -> None:
+        if self.events.get("request"):
+            self.inspect()
+
+    @on(Input.Changed, "#dataset-max-length")
+    def _max_length_typed(self, event: Input.Changed) -> None:
+        if event.value.isdigit() and 16 <= int(event.value) <= 1_048_576:
+            self.max_length = int(event.value)
+
+    def action_row(self, delta: int) -> None:
+        shown = self.events.get("rows", {}).get("rows", [])
+        if shown:
+            self.position = (self.position + delta) % len(shown)
+
+    def action_recommended(self) -> None:
+        stats = self._stats()
+        if stats:
+            self.query_one("#dataset-max-length", Input).value = str(stats.recommended_max_length)
+
+    def action_browse(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self.query_one("#dataset-source", Input).value = path
+                self.inspect()
+
+        self.app.push_screen(SourcePickerScreen(), chosen)
+
+    def action_next(self) -> None:
+        request = self.events.get("request")
+        if "stats" not in self.events or request is None:
+            self.notify("Open a dataset and wait for its statistics first", severity="warning")
+            return
+        detected = self.events["detected"]["format"]
+        config = with_changes(
+            self.config,
+            {
+                "dataset.source": request.source,
+                "dataset.format": request.format if request.format != "auto" else detected,
+                "dataset.columns": request.columns,
+                "training.max_length": self.max_length,
+            },
+        )
+        self.post_message(self.Chosen(config))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
