@@ -41,6 +41,8 @@ def test_wheel_ships_presets_and_styles(wheel: Path) -> None:
     presets = {path.name for path in (ROOT / "presets").glob("*.yaml")}
     assert {f"tuiapp/presets/{name}" for name in presets} <= names
     assert "tuiapp/tui/app.tcss" in names
+    samples = {path.name for path in (ROOT / "tuiapp" / "sample_data").iterdir()}
+    assert {f"tuiapp/sample_data/{name}" for name in samples} <= names
     assert any(name.endswith("entry_points.txt") for name in names)
 
 
@@ -49,9 +51,11 @@ def test_installed_wheel_finds_its_presets(wheel: Path, tmp_path: Path) -> None:
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "from tuiapp.core.presets import presets_dir; from tuiapp.core.hardware import gpu_catalog;"
-        "print(presets_dir(), len(gpu_catalog()))"
+        "from tuiapp.core.data.samples import sample_path;"
+        "print(presets_dir(), len(gpu_catalog()), sample_path('alpaca.parquet'))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True, cwd=tmp_path
     ).stdout.split()
     assert out[0] == str(tmp_path / "tuiapp" / "presets") and int(out[1]) > 20
+    assert out[2] == str(tmp_path / "tuiapp" / "sample_data" / "alpaca.parquet")

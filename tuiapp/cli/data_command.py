@@ -16,9 +16,14 @@ def register(commands: Any) -> None:
     parser = actions.add_parser("inspect", help="detect the format, count tokens, show a row with its loss marks")
     parser.add_argument("source", help="a .jsonl/.json/.csv/.tsv/.parquet/.txt file or folder, or a Hub dataset id")
     parser.add_argument("--model", help="whose tokenizer and chat template to count with (id or folder)")
-    parser.add_argument("--task", default="sft", choices=choices(Task))
+    parser.add_argument(
+        "--config",
+        metavar="CONFIG.yaml",
+        help="take model, task and max length from this config and save the dataset settings (format, --map) in it",
+    )
+    parser.add_argument("--task", choices=choices(Task), help="sft (default), dpo, kto, orpo or grpo")
     parser.add_argument("--format", default="auto", choices=choices(DatasetFormat), help="skip detection")
-    parser.add_argument("--max-len", type=int, default=2048, help="the length training cuts rows at (2048)")
+    parser.add_argument("--max-len", type=int, help="the length training cuts rows at (2048)")
     parser.add_argument("--map", action="append", metavar="NAME=EXPECTED", help="rename a column, e.g. question=prompt")
     parser.add_argument("--row", type=int, default=0, help="which row to render (default 0)")
     parser.add_argument("--config-name", help="the Hub dataset's configuration (subset)")
@@ -33,20 +38,20 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _request(args: argparse.Namespace) -> Any:
-    from tuiapp.core.data.inspect_request import InspectRequest, parse_mapping
+def _request(args: argparse.Namespace, config: Any) -> Any:
+    from tuiapp.core.data.inspect_request import DEFAULT_MAX_LENGTH, InspectRequest, parse_mapping
 
     return InspectRequest(
         source=args.source,
-        task=args.task,
+        task=args.task or (config.task if config else "sft"),
         format=args.format,
-        columns=parse_mapping(args.map),
+        columns=parse_mapping(args.map) or (config.dataset.columns if config and config.dataset else {}),
         config_name=args.config_name,
         split=args.split,
-        model=args.model,
+        model=args.model or (config.model.name_or_path if config else None),
         chat_template=args.template,
         trust_remote_code=args.trust_remote_code,
-        max_length=args.max_len,
+        max_length=args.max_len or (config.training.max_length if config else DEFAULT_MAX_LENGTH),
         micro_batch=args.micro_batch,
         grad_accum=args.grad_accum,
         row=args.row,
@@ -59,9 +64,11 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from tuiapp.cli.data_report import StderrProgress, print_report
+    from tuiapp.core.config import load_config
     from tuiapp.training.dataset_inspect import inspect_dataset
 
-    request = _request(args)
+    config = load_config(args.config) if args.config else None
+    request = _request(args, config)
     events: dict[str, Any] = {"notes": []}
     progress = StderrProgress(enabled=not args.json and sys.stderr.isatty())
 
@@ -79,8 +86,25 @@ def run(args: argparse.Namespace) -> int:
 
     with progress:
         inspect_dataset(request, collect)
+    if config is not None:
+        _remember(args.config, config, request, events["detected"]["format"])
     if args.json:
-        print(json.dumps({"source": args.source, **events}, indent=2, ensure_ascii=False))
+        print(json.dumps({"source": args.source, **events}, indent=2, default=str))
     else:
         print_report(Console(highlight=False), request, events)
     return 0
+
+
+def _remember(path: str, config: Any, request: Any, detected: str) -> None:
+    """Write the dataset settings into the config (atomically), so training reads the data the same way."""
+    from tuiapp.core.config import save_config, with_changes
+
+    changes = {
+        "dataset.source": request.source,
+        "dataset.format": request.format if request.format != "auto" else detected,
+        "dataset.columns": request.columns,
+        "dataset.split": request.split,
+        "dataset.config_name": request.config_name,
+    }
+    save_config(with_changes(config, changes), path)
+    print(f"Saved the dataset settings in {path}", file=sys.stderr)

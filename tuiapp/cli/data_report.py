@@ -77,6 +77,8 @@ def print_report(console: Console, request: InspectRequest, events: dict[str, An
     read, detected, cleaned = events["read"], events["detected"], events["cleaned"]
     more = " (first rows only)" if read["limited"] else ""
     _line(console, "Source", f"{request.source} · {read['rows']:,} rows read{more}")
+    for note in read.get("notes", []):
+        _line(console, "", note)
     if read["skipped"]:
         first = read["skipped_examples"][0]
         _line(console, "Skipped", f"{read['skipped']} malformed line(s), e.g. {first['where']}: {first['reason']}")

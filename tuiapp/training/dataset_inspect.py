@@ -84,6 +84,7 @@ def inspect_dataset(request: InspectRequest, emit: Emit) -> None:
             "limited": len(records) == request.limit,
             "skipped": report.skipped_count,
             "skipped_examples": [vars(s) for s in report.skipped],
+            "notes": report.notes,
             "preview": [{"where": r.where, "data": _shorten(r.data)} for r in records[:5]],
         }
     )
@@ -120,7 +121,7 @@ def _lengths(request: InspectRequest, tokenizer: Any, rows: list[dict[str, Any]]
     shown = range(request.row % total, min(request.row % total + PREVIEW_ROWS, total))
     if tokenizer is None:
         emit({"event": "rows", "total": total, "rows": [{"index": i, "raw": _shorten(rows[i])} for i in shown]})
-        return [max(1, len(json.dumps(row, ensure_ascii=False)) // CHARS_PER_TOKEN) for row in rows]
+        return [max(1, len(json.dumps(row, ensure_ascii=False, default=str)) // CHARS_PER_TOKEN) for row in rows]
     from tuiapp.training.chat_render import prepare_template, render_row
     from tuiapp.training.token_lengths import count_lengths
 
@@ -137,7 +138,8 @@ def main() -> int:
     """Read one request from stdin; write JSON events, ending with `done` or `error`, one per line."""
 
     def emit(event: dict[str, Any]) -> None:
-        print(json.dumps(event, ensure_ascii=False), flush=True)
+        # ASCII escapes survive lone surrogates; default=str covers Parquet's dates, bytes and decimals
+        print(json.dumps(event, default=str), flush=True)
 
     try:
         inspect_dataset(InspectRequest.from_json(json.loads(sys.stdin.read())), emit)

@@ -30,14 +30,24 @@ class SkippedRow:
 
 @dataclass
 class ReadReport:
-    """What happened while reading a source: rows skipped on request, and the first few reasons."""
+    """What happened while reading a source: rows skipped on request, the first few reasons, and notes.
+
+    `notes` tell the user about choices the reader made (a .json file read as JSON lines, files in a folder
+    that are not data, the one list read out of {"train": [...], "test": [...]}).
+    """
 
     rows_read: int = 0
     skipped: list[SkippedRow] = field(default_factory=list)
     skipped_count: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def skip(self, where: str, reason: str, keep_examples: int = 5) -> None:
         """Count one skipped row; keep the first few for the report."""
         self.skipped_count += 1
         if len(self.skipped) < keep_examples:
             self.skipped.append(SkippedRow(where, reason))
+
+    def note(self, message: str) -> None:
+        """Remember one thing the user should know about how the source was read (each once)."""
+        if message not in self.notes:
+            self.notes.append(message)

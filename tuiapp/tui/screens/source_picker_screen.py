@@ -11,15 +11,15 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Static
 
-
-SUPPORTED = (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".txt", ".gz")
+from tuiapp.core.data.samples import samples_dir
+from tuiapp.core.data.sources import is_supported
 
 
 class DatasetTree(DirectoryTree):
     """Folders and dataset files only; hidden entries left out."""
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
-        return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or p.name.lower().endswith(SUPPORTED))]
+        return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or is_supported(p))]
 
 
 class SourcePickerScreen(ModalScreen[str | None]):
@@ -50,8 +50,6 @@ class SourcePickerScreen(ModalScreen[str | None]):
             self.dismiss(str(node.data.path))
 
     def action_samples(self) -> None:
-        from tuiapp.core.data.samples import samples_dir
-
         self.query_one(DatasetTree).path = samples_dir()
 
     def action_home(self) -> None:

@@ -68,6 +68,7 @@ def checks_text(events: dict[str, Any]) -> str:
     if read is None:
         return "[dim]Checks appear here once a dataset is read.[/]"
     lines = [f"{read['rows']:,} rows read" + (" (the first rows only)" if read["limited"] else "")]
+    lines += [f"  {escape(note)}" for note in read.get("notes", [])]
     if read["skipped"]:
         lines.append(f"[yellow]{read['skipped']:,} malformed line(s) skipped[/]")
         lines += [f"  {escape(s['where'])}: {escape(s['reason'])}" for s in read["skipped_examples"]]
