@@ -6,8 +6,10 @@ level: the offline variables below are set when the first test starts, after col
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,11 +23,13 @@ OFFLINE_ENV = {
 
 
 @pytest.fixture(scope="session", autouse=True)
-def offline_env() -> Iterator[None]:
-    """Keep every test off the network (and quiet), restoring the environment afterwards."""
+def offline_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep every test off the network (and quiet) and out of the developer's Hugging Face cache (the
+    Model screen lists it), restoring the environment afterwards."""
     with pytest.MonkeyPatch.context() as mp:
         for name, value in OFFLINE_ENV.items():
             mp.setenv(name, value)
+        mp.setenv("HF_HUB_CACHE", str(tmp_path_factory.mktemp("hf_hub_cache")))
         yield
 
 
@@ -42,3 +46,24 @@ def tiny_model_dirs(offline_env: None, tmp_path_factory: pytest.TempPathFactory)
 def tiny_model_dir(tiny_model_dirs: dict[str, Path]) -> Path:
     """The tiny llama model's folder."""
     return tiny_model_dirs["llama"]
+
+
+@pytest.fixture
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """An empty Hugging Face hub cache (HF_HUB_CACHE points at it) and a function that puts a model's
+    config.json in it, laid out as huggingface_hub lays out a download: refs/main names the snapshot."""
+    root = tmp_path / "hub"
+    root.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(root))
+
+    def add(repo_id: str, config: dict[str, Any] | None, revision: str = "0123456789abcdef") -> Path:
+        repo = root / f"models--{repo_id.replace('/', '--')}"
+        snapshot = repo / "snapshots" / revision
+        snapshot.mkdir(parents=True)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(revision, encoding="utf-8")
+        if config is not None:
+            (snapshot / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        return snapshot
+
+    return add

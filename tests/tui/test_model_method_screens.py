@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 from tui_scenes import NO_GPU, ONE_GPU, catalogue_only
 
 from tuiapp.core.config import load_config
+from tuiapp.core.models.catalog import find_in_catalog
 from tuiapp.tui.app import FTWizardApp
 from tuiapp.tui.screens.dataset_screen import DatasetScreen
 from tuiapp.tui.screens.method_screen import MethodScreen
@@ -30,6 +31,26 @@ async def test_choose_a_model_by_typing_then_see_its_shape(tmp_path) -> None:
         assert screen.model is not None and screen.model.shape.name == "Qwen/Qwen2.5-7B-Instruct"
         facts = str(screen.query_one(ModelFacts).render())
         assert "7.6" in facts and "parameters" in facts and "Qwen2ForCausalLM" in facts
+
+
+async def test_cached_models_are_listed_completed_and_resolved_offline(tmp_path, hub_cache) -> None:
+    config = {**find_in_catalog("SmolLM2-135M").config, "num_hidden_layers": 3}
+    hub_cache("someorg/tiny-chat-model", config)
+    app = FTWizardApp(hardware=ONE_GPU, save_dir=tmp_path)  # the real resolve_model
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await to_model_screen(pilot)
+        first = screen.query_one(OptionList).get_option_at_index(0)
+        assert first.id == "someorg/tiny-chat-model" and "cached" in str(first.prompt)
+        await pilot.press(*"someorg/ti")
+        await pilot.pause()
+        await pilot.press("right")  # accept the completion
+        query = screen.query_one("#model-query", Input)
+        assert query.value == "someorg/tiny-chat-model"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.model is not None and screen.model.source == "cache"
+        assert screen.model.shape.num_layers == 3
 
 
 async def test_unknown_model_is_a_message_not_a_crash(tmp_path) -> None:

@@ -12,7 +12,7 @@ from tuiapp.cli.safety import run_safely
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; each subcommand module adds its own parser."""
-    from tuiapp.cli import check_command, data_command, gpu_command, plan_command
+    from tuiapp.cli import check_command, data_command, gpu_command, plan_command, runs_command, train_command
 
     parser = argparse.ArgumentParser(
         prog="ftwizard",
@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     check_command.register(commands)
     plan_command.register(commands)
     data_command.register(commands)
+    train_command.register(commands)
+    runs_command.register(commands)
     return parser
 
 

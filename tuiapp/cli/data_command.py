@@ -21,7 +21,7 @@ def register(commands: Any) -> None:
         metavar="CONFIG.yaml",
         help="take model, task and max length from this config and save the dataset settings (format, --map) in it",
     )
-    parser.add_argument("--task", choices=choices(Task), help="sft (default), dpo, kto, orpo or grpo")
+    parser.add_argument("--task", choices=choices(Task), help="sft, dpo, kto, orpo or grpo (default: the config's, else the one the format fits)")
     parser.add_argument("--format", default="auto", choices=choices(DatasetFormat), help="skip detection")
     parser.add_argument("--max-len", type=int, help="the length training cuts rows at (2048)")
     parser.add_argument("--map", action="append", metavar="NAME=EXPECTED", help="rename a column, e.g. question=prompt")
@@ -29,8 +29,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--config-name", help="the Hub dataset's configuration (subset)")
     parser.add_argument("--split", default="train", help="the Hub dataset's split (train)")
     parser.add_argument("--template", help="use a standard chat template: chatml, llama-3, zephyr, alpaca")
-    parser.add_argument("--micro-batch", type=int, default=1, help="for steps per epoch (1)")
-    parser.add_argument("--grad-accum", type=int, default=1, help="for steps per epoch (1)")
+    parser.add_argument("--micro-batch", type=int, help="for steps per epoch (the config's, else 1)")
+    parser.add_argument("--grad-accum", type=int, help="for steps per epoch (the config's, else 1)")
+    parser.add_argument("--eval-size", type=float, help="rows held out for eval: a fraction below 1 or a count")
     parser.add_argument("--skip-bad", action="store_true", help="skip malformed lines (they are counted)")
     parser.add_argument("--dedupe", action="store_true", help="drop exact duplicate rows")
     parser.add_argument("--trust-remote-code", action="store_true", help="run the tokenizer's own code (off)")
@@ -41,9 +42,10 @@ def register(commands: Any) -> None:
 def _request(args: argparse.Namespace, config: Any) -> Any:
     from tuiapp.core.data.inspect_request import DEFAULT_MAX_LENGTH, InspectRequest, parse_mapping
 
+    dataset = config.dataset if config else None
     return InspectRequest(
         source=args.source,
-        task=args.task or (config.task if config else "sft"),
+        task=args.task or (config.task if config else None),
         format=args.format,
         columns=parse_mapping(args.map) or (config.dataset.columns if config and config.dataset else {}),
         config_name=args.config_name,
@@ -52,11 +54,13 @@ def _request(args: argparse.Namespace, config: Any) -> Any:
         chat_template=args.template,
         trust_remote_code=args.trust_remote_code,
         max_length=args.max_len or (config.training.max_length if config else DEFAULT_MAX_LENGTH),
-        micro_batch=args.micro_batch,
-        grad_accum=args.grad_accum,
+        micro_batch=args.micro_batch or (config.training.micro_batch_size if config else 1),
+        grad_accum=args.grad_accum or (config.training.grad_accum if config else 1),
+        eval_size=args.eval_size if args.eval_size is not None else (config.dataset.eval_size if dataset else 0.0),
+        seed=config.training.seed if config else 42,
         row=args.row,
-        skip_bad=args.skip_bad,
-        dedupe=args.dedupe,
+        skip_bad=args.skip_bad or bool(dataset and dataset.skip_bad),
+        dedupe=args.dedupe or bool(dataset and dataset.dedupe),
     )
 
 
@@ -105,6 +109,9 @@ def _remember(path: str, config: Any, request: Any, detected: str) -> None:
         "dataset.columns": request.columns,
         "dataset.split": request.split,
         "dataset.config_name": request.config_name,
+        "dataset.skip_bad": request.skip_bad,
+        "dataset.dedupe": request.dedupe,
+        "dataset.eval_size": request.eval_size,
     }
     save_config(with_changes(config, changes), path)
     print(f"Saved the dataset settings in {path}", file=sys.stderr)

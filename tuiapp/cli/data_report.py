@@ -83,7 +83,7 @@ def print_report(console: Console, request: InspectRequest, events: dict[str, An
         first = read["skipped_examples"][0]
         _line(console, "Skipped", f"{read['skipped']} malformed line(s), e.g. {first['where']}: {first['reason']}")
     det = detected["detection"]
-    _line(console, "Format", f"{detected['format']} (confidence {det['confidence']:.0%}): {det['explanation']}")
+    _line(console, "Format", f"{detected['format']} for task {detected['task']} (confidence {det['confidence']:.0%}): {det['explanation']}")
     for problem in det.get("problems", []):
         _line(console, "", Text(f"! {problem}", style="yellow"))
     _line(console, "Rows", cleaned_line(cleaned))

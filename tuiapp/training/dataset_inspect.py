@@ -70,7 +70,7 @@ def _load_tokenizer(request: InspectRequest) -> Any:
 def inspect_dataset(request: InspectRequest, emit: Emit) -> None:
     """Run every step, emitting `read`, `detected`, `cleaned`, `template`, `rows`, `progress`, `stats`."""
     from tuiapp.core.data.clean import clean_rows
-    from tuiapp.core.data.convert import convert_records
+    from tuiapp.core.data.convert import convert_records, task_for_format
 
     emit({"event": "stage", "message": f"reading {request.source}"})
     report = ReadReport()
@@ -90,10 +90,19 @@ def inspect_dataset(request: InspectRequest, emit: Emit) -> None:
     )
     detection = _detect(request, records)
     fmt = request.format if request.format != "auto" else detection.format
-    emit({"event": "detected", "format": fmt, "detection": detection.to_json()})
     if fmt is None or fmt == "auto":
+        emit({"event": "detected", "format": fmt, "task": request.task, "detection": detection.to_json()})
         raise DataError(f"cannot tell the format of {request.source}: {detection.explanation}")
-    cleaned = clean_rows(convert_records(records, fmt, request.task, request.columns), dedupe=request.dedupe)
+    task = request.task or task_for_format(fmt)
+    emit({"event": "detected", "format": fmt, "task": task, "detection": detection.to_json()})
+    if request.task is None and task != "sft":
+        emit({"event": "note", "message": f"{fmt} data: counted for task {task}; pass --task to choose another"})
+    cleaned = clean_rows(
+        convert_records(records, fmt, task, request.columns),
+        dedupe=request.dedupe,
+        eval_size=request.eval_size,
+        seed=request.seed,
+    )
     rows = cleaned.rows
     emit({"event": "cleaned", **cleaned.summary()})
     if not rows:

@@ -98,15 +98,16 @@ def run_training_step(
     batch: dict[str, torch.Tensor],
     tracker: StorageTracker,
     mixed_precision: torch.dtype | None,
+    device_type: str = "cpu",
 ) -> dict[str, int]:
     """Forward (loss inside the model), backward, gradient clipping, optimizer step; bytes per phase.
 
-    With mixed precision the forward runs under autocast and its outputs are cast to fp32 afterwards,
-    as accelerate wraps the model's forward for Trainer's `bf16=True` / `fp16=True`."""
+    With mixed precision the forward runs under autocast (on `device_type`) and its outputs are cast to
+    fp32 afterwards, as accelerate wraps the model's forward for Trainer's `bf16=True` / `fp16=True`."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
-    autocast = torch.autocast("cpu", dtype=mixed_precision) if mixed_precision else nullcontext()
+    autocast = torch.autocast(device_type, dtype=mixed_precision) if mixed_precision else nullcontext()
     with tracker.window() as forward:
         with autocast:
             outputs = model(**batch)

@@ -22,6 +22,12 @@ class DatasetSection(Section):
     columns: dict[str, str] = Field(default_factory=dict)
     """Column renames applied before format detection, as {name in file: name expected}."""
 
+    skip_bad: bool = False
+    """Skip rows that cannot be parsed (counted and reported) instead of stopping at the first one."""
+
+    dedupe: bool = False
+    """Drop rows that exactly repeat an earlier row."""
+
     eval_split: str | None = None
     """A separate split to evaluate on; leave empty to carve eval_size rows out of the train split."""
 

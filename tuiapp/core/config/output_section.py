@@ -6,15 +6,24 @@ from pydantic import field_validator
 
 from tuiapp.core.config.base import Section
 
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 _HUB_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 class OutputSection(Section):
-    runs_root: str = "runs"
-    """Folder that holds one directory per run (config, events, logs, checkpoints, adapter)."""
+    runs_root: str | None = None
+    """Folder that holds one directory per run (config, events, log, checkpoints, result); a relative path
+    is taken from the current folder. Empty means $FTWIZARD_RUNS_DIR, else ~/.local/share/ftwizard/runs."""
 
     run_name: str | None = None
-    """Name of this run's directory; empty picks one from the model and the time."""
+    """Name of this run's directory; empty picks one from the model, the method and the time."""
+
+    @field_validator("run_name")
+    @classmethod
+    def _run_name_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _RUN_NAME.match(value):
+            raise ValueError("use letters, digits, '.', '_' and '-' for output.run_name (no slashes or spaces)")
+        return value
 
     hub_repo: str | None = None
     """Hub repo to push to, as user-or-org/name; empty means do not push."""

@@ -17,7 +17,7 @@ class InspectRequest:
     """One inspection: the source, how to read it, and which tokenizer and max length to measure with."""
 
     source: str
-    task: Task = "sft"
+    task: Task | None = None  # None: the task that fits the detected format (sft for most)
     format: DatasetFormat = "auto"
     columns: dict[str, str] = field(default_factory=dict)
     config_name: str | None = None

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from tuiapp.core.estimate.activation_bytes import head_saved, layer_activations, logits_bytes
+from tuiapp.core.estimate.optimizer_bytes import optimizer_state_bytes
 from tuiapp.core.units import GIB
 
 if TYPE_CHECKING:
@@ -25,7 +27,6 @@ DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
 NF4_BYTES_PER_VALUE = 0.5  # two 4-bit values per byte
 BLOCK_4BIT = 64  # values per absmax block in bitsandbytes' 4-bit quantization
 DOUBLE_QUANT_BLOCK = 256  # absmax values per second-level fp32 scale with double quantization
-BLOCK_8BIT_OPTIM = 256  # values per fp32 absmax in bitsandbytes' blockwise 8-bit optimizer states
 CUDA_CONTEXT_BYTES = int(0.5 * GIB)  # CUDA context + cuBLAS workspace, as nvidia-smi counts them
 ALLOCATOR_OVERHEAD = 0.06  # caching-allocator fragmentation: reserved vs allocated at the peak
 
@@ -59,16 +60,21 @@ class MemoryEstimate:
     """The peak, where it happens, and every term that makes it up (bytes)."""
 
     static: dict[str, int]
-    phases: dict[str, int]
+    """Held through the whole step: weights, adapters, optimizer states."""
+    phases: dict[str, dict[str, int]]
+    """Each phase of the step, by the terms it holds on top of the static ones."""
     peak_phase: str
     trainable_params: int
     total_params: int
     notes: tuple[str, ...] = field(default=())
 
+    def phase_bytes(self, name: str) -> int:
+        return sum(self.phases[name].values())
+
     @property
     def peak_alloc_bytes(self) -> int:
         """What torch.cuda.max_memory_allocated would report."""
-        return sum(self.static.values()) + self.phases[self.peak_phase]
+        return sum(self.static.values()) + self.phase_bytes(self.peak_phase)
 
     @property
     def peak_reserved_bytes(self) -> int:
@@ -81,7 +87,8 @@ class MemoryEstimate:
 
     def breakdown(self) -> dict[str, int]:
         """Static terms plus the peak phase's terms, for tables and JSON."""
-        return {**self.static, f"peak phase: {self.peak_phase}": self.phases[self.peak_phase]}
+        parts = {name: value for name, value in self.phases[self.peak_phase].items() if value}
+        return {**self.static, **parts}
 
 
 def _targets(shape: ModelShape, setup: TrainingSetup) -> list[LinearSpec]:
@@ -114,96 +121,106 @@ def _weights(shape: ModelShape, setup: TrainingSetup) -> tuple[int, int]:
     return quantized + (shape.total_params - linear_values) * rest_bytes, rest_bytes
 
 
-def _optimizer_state_bytes(setup: TrainingSetup, trainable: int, param_bytes: int) -> int:
-    if setup.optimizer in ("adamw_8bit", "paged_adamw_8bit"):
-        return 2 * trainable + 2 * 4 * trainable // BLOCK_8BIT_OPTIM
-    if setup.optimizer == "sgd":
-        return 0
-    if setup.optimizer == "adafactor":
-        return 4 * trainable // 64  # factored second moments: rows + columns, not rows x columns
-    return 2 * trainable * param_bytes
+def _dequantized_weight_bytes(shape: ModelShape, setup: TrainingSetup) -> int:
+    """The biggest quantized weight made whole for a matmul: bf16 plus fp32 block scales (4-bit, on
+    the way in and out), or fp32 in LLM.int8()'s backward."""
+    biggest = max((s.in_features * s.out_features for s in shape.linear_layers() if s.kind == "linear"), default=0)
+    if setup.method == "qlora":
+        scales = 4 * biggest // BLOCK_4BIT if setup.double_quant else 0
+        return biggest * DTYPE_BYTES[setup.precision] + scales
+    return 4 * biggest if setup.method == "lora8" else 0
 
 
-def _layer_activation_bytes(shape: ModelShape, setup: TrainingSetup, stream: int, targets: list) -> float:
-    """Bytes per token that one decoder layer saves for backward (no checkpointing)."""
-    compute = DTYPE_BYTES[setup.precision]
-    hidden, heads, kv = shape.hidden_size, shape.num_attention_heads, shape.num_key_value_heads
-    q_width, kv_width = heads * shape.head_dim, kv * shape.head_dim
-    # RMSNorm: an fp32 copy of its input, the normalized value, and its output (read by the projections).
-    norms = 2 * (4 * hidden + stream * hidden + compute * hidden)
-    # q, k, v outputs, their rotary versions, attention output and its contiguous copy for o_proj.
-    attention = compute * (2 * q_width + 2 * 2 * kv_width + 2 * q_width) + 4 * heads
-    if setup.attn_implementation == "eager":  # fp32 softmax and its bf16 copy, per key position
-        attention += (4 + compute) * heads * setup.seq_len
-    if shape.num_experts:
-        active = shape.num_experts_per_tok * shape.moe_intermediate_size + shape.shared_expert_intermediate_size
-        mlp = 4 * compute * active + 4 * shape.num_experts
-    else:
-        mlp = 4 * compute * shape.intermediate_size  # gate, up, act(gate), act(gate) * up
-    lora = 0.0
-    if setup.method != "full":
-        per_layer = [spec for spec in targets if spec.count % shape.num_layers == 0]
-        for spec in per_layer:
-            copies = spec.count // shape.num_layers
-            dropout_mask = spec.in_features if setup.lora_dropout > 0 else 0
-            lora += copies * (4 * spec.in_features + dropout_mask + 4 * setup.lora_r)
-    return norms + attention + mlp + lora
+def _larger(*candidates: dict[str, float]) -> dict[str, float]:
+    return max(candidates, key=lambda parts: sum(parts.values()))
 
 
 def estimate_memory(shape: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
     """The closed-form peak for one steady-state training step of `shape` under `setup`."""
     notes: list[str] = []
     compute = DTYPE_BYTES[setup.precision]
+    full, quantized = setup.method == "full", setup.method in ("qlora", "lora8")
     targets = _targets(shape, setup)
     weights, rest_bytes = _weights(shape, setup)
-    if setup.method == "full":
+    if full:
         trainable, param_bytes = shape.total_params, compute
         static = {"weights": weights}
     else:
         trainable = sum(setup.lora_r * (s.in_features + s.out_features) * s.count for s in targets)
         param_bytes = 4  # PEFT keeps adapter weights in fp32 (autocast_adapter_dtype)
         static = {"weights": weights, "adapters": trainable * param_bytes}
-    static["gradients"] = trainable * param_bytes
-    static["optimizer states"] = _optimizer_state_bytes(setup, trainable, param_bytes)
-    if setup.optimizer == "paged_adamw_8bit":
-        notes.append("paged optimizer states can spill to CPU memory under pressure")
+    static["optimizer states"], paged = optimizer_state_bytes(shape, setup, targets, trainable, param_bytes)
+    if paged:
+        notes.append(
+            f"{paged / GIB:.1f} GiB of paged optimizer states sit in CUDA managed memory, outside this peak: "
+            "they move to CPU memory when the GPU runs short"
+        )
 
-    tokens = setup.tokens
-    stream = rest_bytes if setup.method in ("qlora", "lora8") else compute  # residual stream dtype
-    hidden, vocab, layers = shape.hidden_size, shape.vocab_size, shape.num_layers
-    per_layer = _layer_activation_bytes(shape, setup, stream, targets)
-    offloaded = setup.framework == "unsloth" and setup.gradient_checkpointing
-    if setup.gradient_checkpointing:
-        saved = 0 if offloaded else layers * stream * hidden * tokens  # each layer's input
-        recompute = per_layer * tokens + 2 * stream * hidden * tokens
+    tokens, hidden, layers = setup.tokens, shape.hidden_size, shape.num_layers
+    unsloth, checkpointing = setup.framework == "unsloth", setup.gradient_checkpointing
+    stream = rest_bytes if quantized else compute  # the residual stream's dtype
+    layer = layer_activations(shape, setup, targets, compute, stream)
+    if checkpointing:  # each layer's input (Unsloth offloads them to CPU memory), and the mask
+        kept = (0.0 if unsloth else layers * stream * hidden * tokens) + layer.mask * tokens
     else:
-        saved, recompute = int(per_layer * tokens * layers), 0
-    if setup.framework == "unsloth":
-        logits_fwd = logits_bwd = 4 * vocab * min(tokens, 4096)  # fused, chunked cross-entropy
+        kept = (layers * layer.saved - layer.first_layer_saving) * tokens
+    # Under bf16 autocast, the fp32 adapters (and a kbit-prepared model's fp32 LM head) are cast to bf16
+    # for their matmuls, and autograd keeps the casts.
+    casts = compute * trainable if not full and compute != 4 else 0
+    head_cast = compute * shape.vocab_size * hidden if quantized and rest_bytes != compute else 0
+    head = head_saved(shape, setup, compute) * tokens + head_cast
+    if unsloth:
+        logits_fwd = logits_bwd = 4 * shape.vocab_size * min(tokens, 4096)  # fused, chunked cross-entropy
         notes.append("Unsloth's fused cross-entropy never holds the full logits")
     else:
-        # logits in the compute dtype, the fp32 upcast inside the loss, log-softmax saved for backward;
-        # then its gradient and the gradient of the upcast logits (~14 bytes x vocab in bf16 training).
-        upcast = 4 if compute != 4 else 0
-        logits_fwd = (compute + upcast + 4) * vocab * tokens
-        logits_bwd = (compute + 4 + 4 + upcast) * vocab * tokens
-    hidden_grads = 2 * stream * hidden * tokens
-    phases = {
-        "forward / loss": saved + logits_fwd,
-        "start of backward": saved + logits_bwd + hidden_grads,
-        "backward through layers": saved + recompute + hidden_grads,
+        per_token_fwd, per_token_bwd = logits_bytes(shape, setup, compute)
+        logits_fwd, logits_bwd = per_token_fwd * tokens, per_token_bwd * tokens
+
+    gradients = trainable * param_bytes
+    head_grad = compute * shape.vocab_size * hidden if full else 0  # made first, by the LM head's backward
+    embedding_grad = head_grad if full and not shape.tie_word_embeddings else 0  # made last
+    layer_grads = gradients - head_grad - embedding_grad
+    dequantized = _dequantized_weight_bytes(shape, setup)
+    running = layer.running * tokens + dequantized
+    phases: dict[str, dict[str, float]] = {
+        "forward / loss": {
+            "activations": kept + head + (0 if checkpointing else layer.mask * tokens),
+            "adapter casts": casts,
+            "logits and loss": logits_fwd,
+        },
+        "start of backward": {
+            "activations": kept + head,
+            "adapter casts": 0 if checkpointing else casts,
+            "logits and loss": logits_bwd,
+        },
     }
-    if setup.method == "qlora":  # one dequantized weight at a time, in the compute dtype
-        biggest = max((s.in_features * s.out_features for s in shape.linear_layers()), default=0)
-        phases["backward through layers"] += biggest * compute
-    if setup.optimizer in ("adamw_torch", "adamw_torch_fused"):
-        phases["optimizer step"] = trainable * param_bytes  # foreach sqrt(exp_avg_sq) temporary
+    if full:
+        phases["LM head backward"] = {
+            "activations": kept + head,
+            "logits and loss": compute * shape.vocab_size * tokens,
+            "gradients": head_grad,
+        }
+    if checkpointing:  # one layer recomputed: its saved activations come back
+        busy = layer.saved_max * tokens + running
+        last, first = kept, (stream * hidden + layer.mask) * tokens
+        casts_now = casts / layers
     else:
-        phases["optimizer step"] = 0
-    peak_phase = max(phases, key=lambda name: phases[name])
+        phases["forward through layers"] = {"activations": kept + running + layer.mask * tokens, "adapter casts": casts}
+        busy, last, first, casts_now = running, kept, layer.saved * tokens, casts
+    phases["backward through layers"] = _larger(
+        {"activations": last + busy, "adapter casts": casts_now, "gradients": head_grad + layer_grads / layers},
+        {"activations": first + busy, "adapter casts": casts_now / layers, "gradients": head_grad + layer_grads},
+    )
+    if full and shape.tie_word_embeddings:  # the embedding's gradient is added to the LM head's, out of place
+        phases["end of backward"] = {"gradients": gradients, "tied embedding gradient sum": 2 * head_grad}
+    phases["optimizer step"] = {"gradients": gradients}
+    if setup.optimizer in ("adamw_torch", "adamw_torch_fused"):
+        phases["optimizer step"]["optimizer temporaries"] = trainable * param_bytes  # foreach sqrt(exp_avg_sq)
+    whole = {name: {part: int(value) for part, value in parts.items()} for name, parts in phases.items()}
+    peak_phase = max(whole, key=lambda name: sum(whole[name].values()))
     return MemoryEstimate(
         static=static,
-        phases={name: int(value) for name, value in phases.items()},
+        phases=whole,
         peak_phase=peak_phase,
         trainable_params=trainable,
         total_params=shape.total_params,

@@ -37,19 +37,41 @@ class Family:
     """The config key holding the expert count, for mixture-of-experts families."""
     expert_width_key: str = "moe_intermediate_size"
     tied_default: bool = False
+    logit_softcap_default: float | None = None
+    """transformers' final_logit_softcapping when config.json does not say (Gemma 2: 30.0)."""
+    norm_scales_in_fp32: bool = False
+    sliding_window_default: int | None = None
+    """transformers' sliding_window when config.json does not say (Mistral, Gemma 2/3: 4096)."""
+    sliding_pattern: int = 0
+    """Gemma 2/3 without layer_types: every layer but each n-th uses the window (2, or Gemma 3's
+    sliding_window_pattern, default 6); 0: every layer uses it."""
 
 
 _ATTN_BIAS = ("attention_bias", False)
+QWEN_MAX_WINDOW_LAYERS = 28  # transformers' default for Qwen2/Qwen3 configs
 FAMILIES: dict[str, Family] = {
     "llama": Family("LlamaForCausalLM", _ATTN_BIAS, _ATTN_BIAS, mlp_bias=("mlp_bias", False)),
-    "mistral": Family("MistralForCausalLM"),
+    "mistral": Family("MistralForCausalLM", sliding_window_default=4096),
     "mixtral": Family("MixtralForCausalLM", experts_key="num_local_experts", expert_width_key="intermediate_size"),
     "qwen2": Family("Qwen2ForCausalLM", qkv_bias=True),
     "qwen2_moe": Family("Qwen2MoeForCausalLM", qkv_bias=("qkv_bias", True), experts_key="num_experts"),
     "qwen3": Family("Qwen3ForCausalLM", _ATTN_BIAS, _ATTN_BIAS, qk_norm=True, head_dim=128),
     "qwen3_moe": Family("Qwen3MoeForCausalLM", _ATTN_BIAS, _ATTN_BIAS, qk_norm=True, experts_key="num_experts"),
-    "gemma": Family("GemmaForCausalLM", _ATTN_BIAS, _ATTN_BIAS, head_dim=256, tied_default=True),
-    "gemma2": Family("Gemma2ForCausalLM", _ATTN_BIAS, _ATTN_BIAS, sandwich_norms=True, head_dim=256, tied_default=True),
+    "gemma": Family(
+        "GemmaForCausalLM", _ATTN_BIAS, _ATTN_BIAS, head_dim=256, tied_default=True, norm_scales_in_fp32=True
+    ),
+    "gemma2": Family(
+        "Gemma2ForCausalLM",
+        _ATTN_BIAS,
+        _ATTN_BIAS,
+        sandwich_norms=True,
+        head_dim=256,
+        tied_default=True,
+        logit_softcap_default=30.0,
+        norm_scales_in_fp32=True,
+        sliding_window_default=4096,
+        sliding_pattern=2,
+    ),
     "gemma3_text": Family(
         "Gemma3ForCausalLM",
         _ATTN_BIAS,
@@ -58,6 +80,9 @@ FAMILIES: dict[str, Family] = {
         sandwich_norms=True,
         head_dim=256,
         tied_default=True,
+        norm_scales_in_fp32=True,
+        sliding_window_default=4096,
+        sliding_pattern=6,
     ),
     "phi3": Family("Phi3ForCausalLM", fused_projections=True),
 }
@@ -95,7 +120,10 @@ def read_family_fields(config: Any) -> dict[str, Any]:
         "qk_norm": family.qk_norm,
         "sandwich_norms": family.sandwich_norms,
         "fused_projections": family.fused_projections,
+        "logit_softcapping": bool(text.get("final_logit_softcapping", family.logit_softcap_default)),
+        "norm_scales_in_fp32": family.norm_scales_in_fp32,
         "torch_dtype": _dtype(config, text),
+        **_sliding_window(text, family, layers),
     }
     if family.experts_key and _positive(text, family.experts_key, default=0):
         fields.update(_moe_fields(text, family, layers))
@@ -150,6 +178,26 @@ def _moe_fields(text: dict[str, Any], family: Family, layers: int) -> dict[str, 
         "dense_mlp_layers": dense,
         "intermediate_size": _positive(text, "intermediate_size") if dense else 0,
     }
+
+
+def _sliding_window(text: dict[str, Any], family: Family, layers: int) -> dict[str, Any]:
+    """The local-attention span and how many layers use it, with transformers' defaults."""
+    window = text.get("sliding_window", family.sliding_window_default)
+    if "use_sliding_window" in text and not text["use_sliding_window"]:  # Qwen: off unless switched on
+        window = None
+    if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
+        return {"sliding_window": None, "sliding_window_layers": 0}
+    types = text.get("layer_types")
+    if isinstance(types, list) and types:
+        count = sum(1 for kind in types if kind == "sliding_attention")
+    elif "use_sliding_window" in text:  # Qwen: the layers from max_window_layers on
+        count = max(0, layers - _positive(text, "max_window_layers", default=QWEN_MAX_WINDOW_LAYERS))
+    elif family.sliding_pattern:
+        pattern = _positive(text, "sliding_window_pattern", default=family.sliding_pattern)
+        count = layers - layers // pattern
+    else:
+        count = layers
+    return {"sliding_window": window if count else None, "sliding_window_layers": count}
 
 
 def _positive(config: dict[str, Any], key: str, default: int | None = None) -> int:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tuiapp.core.models.catalog import CatalogEntry, find_in_catalog, model_catalog
 from tuiapp.core.models.families import UnsupportedModelError
+from tuiapp.core.models.local_cache import hub_cache_dir
 from tuiapp.core.models.shape import ModelShape
 from tuiapp.core.user_error import UserError
 
@@ -180,7 +181,8 @@ def _cached_file(repo_id: str, filename: str, revision: str | None) -> str | Non
     """The file's path in the Hugging Face cache, without touching the network; None if absent."""
     import huggingface_hub
 
-    found = huggingface_hub.try_to_load_from_cache(repo_id, filename, revision=revision)
+    # The cache folder read now, not when huggingface_hub was imported: the same one the Model screen lists.
+    found = huggingface_hub.try_to_load_from_cache(repo_id, filename, cache_dir=hub_cache_dir(), revision=revision)
     return found if isinstance(found, str) else None
 
 

@@ -83,6 +83,16 @@ class ModelShape(BaseModel):
     """Gemma 2/3: extra RMSNorms before and after the MLP, four per layer instead of two."""
     fused_projections: bool = False
     """Phi-3: q, k and v live in one qkv_proj and gate/up in one gate_up_proj (LoRA targets differ)."""
+    logit_softcapping: bool = False
+    """Gemma 2: logits pass through cap * tanh(logits / cap) before the loss, which keeps one more
+    vocabulary-sized tensor for backward."""
+    norm_scales_in_fp32: bool = False
+    """Gemma: RMSNorm multiplies by (1 + weight) in fp32 and casts afterwards (Llama casts first), so
+    training the weight saves an fp32 copy of the normalized value."""
+    sliding_window: int | None = None
+    """How far back local-attention layers look (Mistral 7B v0.1, Gemma 2/3); None without any."""
+    sliding_window_layers: int = Field(default=0, ge=0)
+    """How many layers use the window; from sliding_window tokens on, they need an explicit mask."""
     torch_dtype: str = "bfloat16"
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.suggester import SuggestFromList
@@ -18,6 +19,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from tuiapp.core.models.catalog import model_catalog
+from tuiapp.core.models.local_cache import cached_model_ids
 from tuiapp.core.models.resolve import resolve_model
 from tuiapp.tui.screens.step_screen import StepScreen
 from tuiapp.tui.widgets.list_nav import move_highlight
@@ -28,7 +30,8 @@ if TYPE_CHECKING:
 
 
 class ModelScreen(StepScreen[None]):
-    """Type an id or path (Tab completes from the catalogue), or pick from the list; `n` goes on."""
+    """Type an id or path (Tab completes from the local Hugging Face cache and the catalogue), or pick from
+    the list; `n` goes on."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -47,11 +50,17 @@ class ModelScreen(StepScreen[None]):
     problem: reactive[str | None] = reactive(None)
     busy: reactive[bool] = reactive(False)
 
-    def __init__(self, resolve: Callable[[str], ResolvedModel] | None = None, initial: str = "") -> None:
+    def __init__(
+        self,
+        resolve: Callable[[str], ResolvedModel] | None = None,
+        initial: str = "",
+        cached: Callable[[], Sequence[str]] = cached_model_ids,
+    ) -> None:
         super().__init__()
         self._resolve = resolve or (lambda name: resolve_model(name))
         self._initial = initial
-        self._names = [entry.name for entry in model_catalog()]
+        self._cached = tuple(cached())  # a directory listing: fast enough to do here
+        self._names = list(dict.fromkeys([*self._cached, *(entry.name for entry in model_catalog())]))
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -74,9 +83,16 @@ class ModelScreen(StepScreen[None]):
         self.query_one("#model-problem").display = False
 
     def _options(self, query: str) -> list[Option]:
+        """Cached models first (they need no network), then the catalogue; both filtered by the words typed."""
+        searchable = {name: name for name in self._cached}
+        for entry in model_catalog():
+            searchable.setdefault(entry.name, f"{entry.name} {' '.join(entry.aliases)}")
         words = query.lower().split()
-        entries = [e for e in model_catalog() if all(w in f"{e.name} {' '.join(e.aliases)}".lower() for w in words)]
-        return [Option(entry.name, id=entry.name) for entry in entries]
+        names = [name for name, text in searchable.items() if all(word in text.lower() for word in words)]
+        cached = set(self._cached)
+        return [
+            Option(Content.assemble(name, ("  cached", "dim")) if name in cached else name, id=name) for name in names
+        ]
 
     def on_input_changed(self, event: Input.Changed) -> None:
         options = self.query_one(OptionList)

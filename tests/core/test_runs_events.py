@@ -1,0 +1,127 @@
+"""Events: the on-disk form, tolerant parsing, the writer's flushing, the tail-follower, failure reasons."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from tuiapp.core.runs import (
+    Completed,
+    EventFollower,
+    EventWriter,
+    Failed,
+    Metrics,
+    Started,
+    Stopped,
+    event_to_json,
+    parse_event,
+    read_events,
+)
+from tuiapp.core.runs.failure import classify_failure, traceback_tail
+from tuiapp.core.user_error import UserError
+
+
+def test_event_round_trips_through_json() -> None:
+    event = Started(pid=7, step=0, total_steps=10, versions={"torch": "2"}, notes=["fp32"], time=1.5)
+    data = json.loads(json.dumps(event_to_json(event)))
+    assert list(data)[:2] == ["event", "time"] and data["event"] == "started"
+    assert parse_event(data) == event
+
+
+def test_parse_ignores_unknown_keys_and_kinds() -> None:
+    assert parse_event({"event": "stopped", "time": 2.0, "step": 3, "added_later": 1}) == Stopped(step=3, time=2.0)
+    assert parse_event({"event": "from_the_future", "time": 1}) is None
+    assert parse_event({"event": "metrics", "time": 1}) is None  # step is required
+    assert parse_event(["not", "a", "dict"]) is None
+
+
+def test_writer_flushes_each_line_and_writes_nan_as_null(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    writer = EventWriter(path)
+    writer.write(Metrics(step=1, total_steps=2, loss=math.nan, grad_norm=math.inf))
+    line = path.read_text(encoding="utf-8")  # visible before close: flushed
+    assert line.endswith("\n") and line.count("\n") == 1
+    data = json.loads(line)
+    assert data["loss"] is None and data["grad_norm"] is None
+    writer.write(Completed(step=2, artifacts=["final"]))
+    writer.close()
+    assert [e.kind for e in read_events(path)] == ["metrics", "completed"]
+
+
+def test_follower_waits_for_the_end_of_a_partial_line(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    follower = EventFollower(path)
+    assert follower.poll() == []  # no file yet
+    first = json.dumps(event_to_json(Metrics(step=1, total_steps=3))) + "\n"
+    second = json.dumps(event_to_json(Metrics(step=2, total_steps=3))) + "\n"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(first + second[:20])
+        handle.flush()
+        assert [e.step for e in follower.poll()] == [1]
+        assert follower.poll() == []
+        handle.write(second[20:])
+        handle.flush()
+        assert [e.step for e in follower.poll()] == [2]
+    assert follower.poll() == []
+
+
+def test_follower_skips_garbage_lines_and_counts_them(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    good = json.dumps(event_to_json(Stopped(step=4)))
+    path.write_bytes(b'{"torn": \n\xff\xfe\n{"event": "unknown"}\n\n' + good.encode() + b"\n")
+    follower = EventFollower(path)
+    assert [e.kind for e in follower.poll()] == ["stopped"]
+    assert follower.skipped == 3
+
+
+def test_follower_survives_multibyte_text_split_across_polls(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    event = Failed(reason="error", message="café ünïcode")
+    data = (json.dumps(event_to_json(event), ensure_ascii=False) + "\n").encode()
+    cut = data.index("é".encode()) + 1  # in the middle of a two-byte character
+    follower = EventFollower(path)
+    path.write_bytes(data[:cut])
+    assert follower.poll() == []
+    with path.open("ab") as handle:
+        handle.write(data[cut:])
+    (event,) = follower.poll()
+    assert isinstance(event, Failed) and event.message == "café ünïcode"
+
+
+class OutOfMemoryError(RuntimeError):
+    """Named like torch's, which is how the classifier recognizes it without importing torch."""
+
+
+class DataError(UserError):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), "out_of_memory"),
+        (RuntimeError("CUDA error: out of memory"), "out_of_memory"),
+        (DataError("data.jsonl:3: not JSON"), "bad_data"),
+        (UserError("model.name_or_path ./x: no model folder there"), "model_not_found"),
+        (OSError("./x is not a local folder and is not a valid model identifier"), "model_not_found"),
+        (ModuleNotFoundError("No module named 'flash_attn'"), "missing_dependency"),
+        (RuntimeError("bitsandbytes: no GPU support compiled in"), "no_gpu_support"),
+        (UserError("the unsloth backend is not available yet"), "bad_input"),
+        (ZeroDivisionError("division by zero"), "error"),
+    ],
+)
+def test_failures_are_classified_with_a_hint(exc: BaseException, reason: str) -> None:
+    found = classify_failure(exc)
+    assert found.reason == reason
+    assert found.hint
+
+
+def test_traceback_tail_ends_with_the_message() -> None:
+    try:
+        raise ValueError("the last line")
+    except ValueError as exc:
+        tail = traceback_tail(exc, lines=3)
+    assert len(tail) == 3 and tail[-1] == "ValueError: the last line"

@@ -1,0 +1,60 @@
+"""`ftwizard runs` (list runs with their state and figures) and `ftwizard stop RUN` (stop gracefully)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from tuiapp.cli.train_command import RUNS_DIR_HELP
+
+
+def register(commands: Any) -> None:
+    runs = commands.add_parser("runs", help="list training runs: state, step, loss")
+    runs.add_argument("--json", action="store_true", help="print a JSON list")
+    runs.add_argument("--runs-dir", metavar="DIR", help=RUNS_DIR_HELP)
+    runs.set_defaults(handler=run_list)
+    stop = commands.add_parser("stop", help="stop a running training run (it saves a checkpoint first)")
+    stop.add_argument("run", metavar="RUN", help="the run's name (see `ftwizard runs`) or its directory")
+    stop.add_argument("--runs-dir", metavar="DIR", help=RUNS_DIR_HELP)
+    stop.set_defaults(handler=run_stop)
+
+
+def _when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else "-"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from tuiapp.core.runs.layout import resolve_runs_root
+    from tuiapp.core.runs.listing import list_runs
+
+    root = resolve_runs_root(args.runs_dir)
+    runs = list_runs(root)
+    if args.json:
+        print(json.dumps([run.to_json() for run in runs], indent=2))
+        return 0
+    if not runs:
+        print(f"no runs in {root}; start one with: ftwizard train CONFIG.yaml")
+        return 0
+    rows = [("RUN", "STATE", "STEP", "LOSS", "EVAL", "STARTED")]
+    for run in runs:
+        step = f"{run.step}/{run.total_steps}" if run.total_steps else str(run.step)
+        loss = f"{run.loss:.4f}" if run.loss is not None else "-"
+        eval_loss = f"{run.eval_loss:.4f}" if run.eval_loss is not None else "-"
+        rows.append((run.name, run.state, step, loss, eval_loss, _when(run.started_at)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(f"({len(runs)} in {root})")
+    return 0
+
+
+def run_stop(args: argparse.Namespace) -> int:
+    from tuiapp.core.runs.launcher import stop_run
+    from tuiapp.core.runs.layout import find_run, resolve_runs_root
+
+    paths = find_run(args.run, resolve_runs_root(args.runs_dir))
+    pid = stop_run(paths)
+    print(f"asked run {paths.name} (pid {pid}) to stop; it saves a checkpoint, then ends (ftwizard runs shows it)")
+    return 0

@@ -1,0 +1,235 @@
+"""Turn rows of any detected format into the rows TRL's trainers take natively for a task.
+
+SFT gets conversational `messages` (messages, ShareGPT), conversational prompt/completion (Alpaca, so only
+the answer carries loss), prompt/completion as given, or `text`. DPO and ORPO get prompt/chosen/rejected
+(an implicit prompt is split off the shared start of chosen and rejected). KTO gets prompt/completion/label
+(preference pairs are unpaired into one good and one bad row). GRPO gets a prompt plus the extra columns its
+reward functions read. A row that cannot be converted is reported, with where it came from and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tuiapp.core.config.choices import TASK_FORMATS
+from tuiapp.core.data.formats import FORMAT_SHAPES, apply_columns, as_label, is_messages, row_format
+from tuiapp.core.data.records import DataError, Record, SkippedRow
+
+SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "chatgpt": "assistant",
+    "bard": "assistant",
+    "bing": "assistant",
+    "model": "assistant",
+    "system": "system",
+    "tool": "tool",
+    "function_response": "tool",
+    "observation": "tool",
+}
+ROLES = {"system", "developer", "user", "assistant", "tool"}
+TURN_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "thinking", "reasoning_content")
+# Extra columns GRPO passes to reward functions; TRL drops these names, so we rename or skip them.
+GRPO_RESERVED = {"prompt", "completion", "completion_ids", "messages"}
+
+
+class RowProblem(ValueError):
+    """One row cannot be converted; the message says why in a few words."""
+
+
+def _text(row: dict[str, Any], key: str) -> str:
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and value != value):  # missing, null or a NaN from a table
+        raise RowProblem(f"no `{key}`")
+    if not isinstance(value, str | int | float):
+        raise RowProblem(f"`{key}` is a {type(value).__name__}, not text")
+    text = str(value)
+    if not text.strip():
+        raise RowProblem(f"empty `{key}`")
+    return text
+
+
+def _turn(turn: dict[str, Any], index: int) -> dict[str, Any]:
+    role = turn.get("role")
+    if role not in ROLES:
+        raise RowProblem(f"turn {index + 1} has role {role!r}; expected one of {', '.join(sorted(ROLES))}")
+    out = {key: turn[key] for key in TURN_KEYS if turn.get(key) is not None}
+    content = turn.get("content")
+    if content is None and not turn.get("tool_calls"):
+        raise RowProblem(f"turn {index + 1} ({role}) has no content")
+    if content is not None and not isinstance(content, str | list):
+        raise RowProblem(f"turn {index + 1} ({role}) content is a {type(content).__name__}, not text")
+    out["content"] = content if content is not None else ""
+    return out
+
+
+def clean_messages(value: Any, key: str = "messages", needs_answer: bool = True) -> list[dict[str, Any]]:
+    """Validated {role, content} turns; with `needs_answer`, at least one non-empty assistant turn."""
+    if not is_messages(value):
+        raise RowProblem(f"`{key}` is not a list of {{role, content}} turns")
+    turns = [_turn(turn, i) for i, turn in enumerate(value)]
+    if needs_answer and not any(
+        t["role"] == "assistant" and (str(t["content"]).strip() or t.get("tool_calls")) for t in turns
+    ):
+        raise RowProblem(f"`{key}` has no non-empty assistant turn to learn from")
+    return turns
+
+
+def _sharegpt_messages(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if is_messages(value):
+        return clean_messages(value, "conversations")
+    turns = []
+    for i, turn in enumerate(value):
+        speaker = str(turn.get("from", "")).strip().lower()
+        role = SHAREGPT_ROLES.get(speaker)
+        if role is None:
+            raise RowProblem(f"turn {i + 1} is from {speaker!r}; expected human, gpt or system")
+        turns.append({"role": role, "content": turn.get("value")})
+    return clean_messages(turns, "conversations")
+
+
+def _text_or_messages(row: dict[str, Any], key: str, needs_answer: bool) -> Any:
+    value = row.get(key)
+    return clean_messages(value, key, needs_answer) if isinstance(value, list) else _text(row, key)
+
+
+def _sft(row: dict[str, Any], fmt: str) -> list[dict[str, Any]]:
+    if fmt == "messages":
+        out = {"messages": clean_messages(row.get("messages"))}
+        if row.get("tools"):
+            out["tools"] = row["tools"]
+        return [out]
+    if fmt == "sharegpt":
+        return [{"messages": _sharegpt_messages(row.get("conversations") or [])}]
+    if fmt == "alpaca":
+        instruction, extra = _text(row, "instruction"), row.get("input")
+        question = f"{instruction}\n\n{extra}" if isinstance(extra, str) and extra.strip() else instruction
+        system = row.get("system")
+        prompt = [{"role": "system", "content": system}] if isinstance(system, str) and system.strip() else []
+        prompt.append({"role": "user", "content": question})
+        return [{"prompt": prompt, "completion": [{"role": "assistant", "content": _text(row, "output")}]}]
+    if fmt == "prompt_completion":
+        prompt = _text_or_messages(row, "prompt", needs_answer=False)
+        completion = _text_or_messages(row, "completion", needs_answer=True)
+        if isinstance(prompt, list) != isinstance(completion, list):
+            raise RowProblem("`prompt` and `completion` mix plain text and message lists")
+        return [{"prompt": prompt, "completion": completion}]
+    return [{"text": _text(row, "text")}]
+
+
+def _common_prefix(chosen: Any, rejected: Any) -> int:
+    """How many leading turns (or characters, ending at a space) chosen and rejected share."""
+    count = 0
+    for a, b in zip(chosen, rejected, strict=False):
+        if a != b:
+            break
+        count += 1
+    if isinstance(chosen, str):
+        count = chosen.rfind(" ", 0, count) + 1 if count < min(len(chosen), len(rejected)) else count
+    return count
+
+
+def preference_triple(row: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(prompt, chosen, rejected), splitting an implicit prompt off the start chosen and rejected share."""
+    chosen = _text_or_messages(row, "chosen", needs_answer=False)
+    rejected = _text_or_messages(row, "rejected", needs_answer=False)
+    if isinstance(chosen, list) != isinstance(rejected, list):
+        raise RowProblem("`chosen` and `rejected` mix plain text and message lists")
+    if row.get("prompt") is not None:
+        prompt = _text_or_messages(row, "prompt", needs_answer=False)
+        if isinstance(prompt, list) != isinstance(chosen, list):
+            raise RowProblem("`prompt` and `chosen` mix plain text and message lists")
+        return prompt, chosen, rejected
+    shared = _common_prefix(chosen, rejected)
+    if isinstance(chosen, list):
+        while shared and chosen[shared - 1]["role"] == "assistant":
+            shared -= 1  # the prompt ends before the answers start
+    prompt, chosen, rejected = chosen[:shared], chosen[shared:], rejected[shared:]
+    if not chosen or not rejected:
+        raise RowProblem("`chosen` and `rejected` are identical")
+    return prompt, chosen, rejected
+
+
+def _kto(row: dict[str, Any], fmt: str) -> list[dict[str, Any]]:
+    if fmt == "preference":
+        prompt, chosen, rejected = preference_triple(row)
+        return [
+            {"prompt": prompt, "completion": chosen, "label": True},
+            {"prompt": prompt, "completion": rejected, "label": False},
+        ]
+    label = as_label(row.get("label"))
+    if label is None:
+        raise RowProblem(f"`label` is {row.get('label')!r}; expected true or false")
+    prompt = _text_or_messages(row, "prompt", needs_answer=False)
+    completion = _text_or_messages(row, "completion", needs_answer=False)
+    return [{"prompt": prompt, "completion": completion, "label": label}]
+
+
+def _grpo(row: dict[str, Any], fmt: str) -> list[dict[str, Any]]:
+    extras = {k: v for k, v in row.items() if k not in GRPO_RESERVED}
+    if fmt == "messages":
+        turns = clean_messages(row.get("messages"), needs_answer=False)
+        last_user = max((i for i, t in enumerate(turns) if t["role"] == "user"), default=None)
+        if last_user is None:
+            raise RowProblem("`messages` has no user turn to prompt with")
+        answer = " ".join(str(t["content"]) for t in turns[last_user + 1 :] if t["role"] == "assistant")
+        if answer:
+            extras.setdefault("reference_completion", answer)
+        return [{"prompt": turns[: last_user + 1], **extras}]
+    prompt = _text_or_messages(row, "prompt", needs_answer=False)
+    if fmt == "prompt_completion" and row.get("completion") is not None:
+        extras.setdefault("reference_completion", row["completion"])
+    return [{"prompt": prompt, **extras}]
+
+
+def convert_row(row: dict[str, Any], fmt: str, task: str) -> list[dict[str, Any]]:
+    """The TRL-native rows (usually one) for one source row already in `fmt`; raises RowProblem."""
+    found = row_format(row)
+    fits = found == fmt or (fmt == "prompt_completion" and found == "kto") or (fmt == "prompt_only" and "prompt" in row)
+    if not fits:
+        wanted = FORMAT_SHAPES[fmt]
+        raise RowProblem(f"looks like {found}, not {fmt}" if found else f"does not have {wanted}")
+    if task in ("dpo", "orpo"):
+        return [dict(zip(("prompt", "chosen", "rejected"), preference_triple(row), strict=True))]
+    if task == "kto":
+        return _kto(row, fmt)
+    if task == "grpo":
+        return _grpo(row, fmt)
+    return _sft(row, fmt)
+
+
+# The task a format trains when the user has not chosen one.
+FORMAT_TASKS = {"preference": "dpo", "kto": "kto", "prompt_only": "grpo"}
+
+
+def task_for_format(fmt: str) -> str:
+    """The task data in `fmt` trains by default: DPO for pairs, KTO, GRPO for prompts, else SFT."""
+    return FORMAT_TASKS.get(fmt, "sft")
+
+
+def check_task_format(fmt: str, task: str) -> None:
+    """Raise a DataError naming the tasks that fit when `task` cannot train on `fmt`."""
+    if fmt not in TASK_FORMATS[task]:
+        fits = sorted(t for t, formats in TASK_FORMATS.items() if fmt in formats)
+        raise DataError(
+            f"{fmt} data cannot train task {task} (it takes {', '.join(f for f in TASK_FORMATS[task] if f != 'auto')})"
+            f"; choose task {' or '.join(fits)}, or pick another format with --format"
+        )
+
+
+def convert_records(
+    records: Iterable[Record], fmt: str, task: str, columns: dict[str, str] | None = None
+) -> Iterator[Record | SkippedRow]:
+    """Converted rows as Records, and a SkippedRow (where + why) for each row that cannot be converted."""
+    check_task_format(fmt, task)
+    for record in records:
+        try:
+            rows = convert_row(apply_columns(record.data, columns or {}), fmt, task)
+        except RowProblem as problem:
+            yield SkippedRow(record.where, str(problem))
+            continue
+        for row in rows:
+            yield Record(row, record.where)

@@ -1,0 +1,167 @@
+"""The events a training worker writes to `events.jsonl`, one JSON object a line, and how to read them back.
+
+Each event is a small frozen dataclass; on disk it is `{"event": KIND, "time": UNIX_SECONDS, ...fields}`.
+Readers (the TUI, `ftwizard runs`) use `parse_event`, which ignores unknown keys and unknown kinds, so an
+older reader keeps working on a newer log. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Fields every event has: its kind (a class constant) and when it was written."""
+
+    kind: ClassVar[str] = "event"
+    time: float = field(default_factory=time.time, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Started(Event):
+    """The worker has loaded everything and is about to train (again, when `resumed_from` is set)."""
+
+    kind: ClassVar[str] = "started"
+    pid: int
+    step: int  # the step training starts from (0, or the checkpoint's step on resume)
+    total_steps: int
+    resumed_from: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    hardware: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # settings the worker adjusted, and why
+
+
+@dataclass(frozen=True)
+class Metrics(Event):
+    """One logging step's figures; a value the trainer did not report is None."""
+
+    kind: ClassVar[str] = "metrics"
+    step: int
+    total_steps: int
+    epoch: float | None = None
+    loss: float | None = None
+    learning_rate: float | None = None
+    grad_norm: float | None = None
+    tokens_per_s: float | None = None
+    samples_per_s: float | None = None
+    gpu_memory_allocated: int | None = None  # bytes, torch's view (CUDA only)
+    gpu_memory_reserved: int | None = None
+
+
+@dataclass(frozen=True)
+class EvalDone(Event):
+    """An evaluation pass finished."""
+
+    kind: ClassVar[str] = "eval"
+    step: int
+    eval_loss: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckpointSaved(Event):
+    """A checkpoint (weights or adapter, optimizer, scheduler, RNG, trainer state) is on disk."""
+
+    kind: ClassVar[str] = "checkpoint_saved"
+    step: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Completed(Event):
+    """Training finished and the result is saved; `artifacts` are the folders to use or upload."""
+
+    kind: ClassVar[str] = "completed"
+    step: int
+    artifacts: list[str] = field(default_factory=list)
+    train_loss: float | None = None
+    runtime_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Stopped(Event):
+    """Stopped on request (SIGTERM / SIGINT); `checkpoint` is where `ftwizard resume` continues from."""
+
+    kind: ClassVar[str] = "stopped"
+    step: int
+    checkpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class Failed(Event):
+    """The worker could not go on: a classified `reason`, a readable `message`, the traceback's tail."""
+
+    kind: ClassVar[str] = "failed"
+    reason: str
+    message: str
+    step: int | None = None
+    hint: str | None = None
+    traceback_tail: list[str] = field(default_factory=list)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls for cls in (Started, Metrics, EvalDone, CheckpointSaved, Completed, Stopped, Failed)
+}
+FINAL_KINDS = frozenset({"completed", "stopped", "failed"})
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """The on-disk form: `event` and `time` first, then the fields."""
+    body = asdict(event)
+    return {"event": event.kind, "time": body.pop("time"), **body}
+
+
+def parse_event(data: Any) -> Event | None:
+    """An Event from one decoded line, or None for an unknown kind or a malformed object."""
+    if not isinstance(data, dict):
+        return None
+    cls = EVENT_TYPES.get(str(data.get("event")))
+    if cls is None:
+        return None
+    known = {f.name for f in fields(cls)}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in known})
+    except TypeError:  # a required field is missing
+        return None
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities become None: strict JSON has no spelling for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+class EventWriter:
+    """Appends events to a run's `events.jsonl`, one line each, flushed at once so a reader sees it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle: IO[str] = self.path.open("a", encoding="utf-8")
+
+    def write(self, event: Event) -> None:
+        body = _finite(event_to_json(event))
+        line = json.dumps(body, ensure_ascii=False, allow_nan=False, default=str)
+        self._handle.write(line + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,98 @@
+"""Start, stop and resume training workers. The worker runs `python -m tuiapp.training.worker RUN_DIR` in
+its own session, so it outlives the terminal, the TUI and SIGHUP; we talk to it through the run directory
+and signals only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tuiapp.core.child_env import child_env
+from tuiapp.core.config import FTConfig, save_config, with_changes
+from tuiapp.core.runs.layout import RunPaths, create_run_dir, resolve_runs_root, run_name_for
+from tuiapp.core.runs.listing import summarize_run
+from tuiapp.core.runs.status import is_alive, read_status, write_status
+from tuiapp.core.user_error import UserError
+
+WORKER_MODULE = "tuiapp.training.worker"
+EXIT_WAIT_S = 15.0  # how long resume waits for a worker that has written its final event to exit
+
+
+def _absolute_if_local(value: str, base: Path) -> str:
+    """A path that exists relative to `base` becomes absolute (the worker runs in the run directory)."""
+    candidate = (base / value).expanduser()
+    return str(candidate.resolve()) if candidate.exists() else value
+
+
+def resolved_config(config: FTConfig, runs_root: Path, name: str, base: Path) -> FTConfig:
+    """The config as the worker will run it: local model and data paths absolute, the run's place filled in."""
+    changes: dict[str, object] = {
+        "model.name_or_path": _absolute_if_local(config.model.name_or_path, base),
+        "output.runs_root": str(runs_root),
+        "output.run_name": name,
+    }
+    if config.dataset is not None:
+        changes["dataset.source"] = _absolute_if_local(config.dataset.source, base)
+    return with_changes(config, changes)
+
+
+def prepare_run(config: FTConfig, runs_dir: str | None = None, base: Path | None = None) -> RunPaths:
+    """Create the run directory and write the resolved config into it; nothing runs yet."""
+    base = base or Path.cwd()
+    if config.dataset is None:
+        raise UserError("the config has no dataset: add `dataset: {source: FILE_OR_HUB_ID}` to train")
+    configured = config.output.runs_root
+    root = resolve_runs_root(runs_dir, str(base / configured) if configured else None)
+    name = config.output.run_name or run_name_for(config.model.name_or_path, config.method)
+    paths = create_run_dir(root, name, exact=config.output.run_name is not None)
+    save_config(resolved_config(config, root, paths.name, base), paths.config)
+    return paths
+
+
+def launch_worker(paths: RunPaths) -> subprocess.Popen[bytes]:
+    """Start the worker for this run, detached in a new session; its output goes to the run's log."""
+    launched_at = time.time()
+    with paths.log.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", WORKER_MODULE, str(paths.root)],
+            cwd=paths.root,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    write_status(paths.status, process.pid, launched_at)
+    return process
+
+
+def stop_run(paths: RunPaths) -> int:
+    """Ask the worker to stop gracefully (SIGTERM: it saves a checkpoint, then writes `stopped`); its pid."""
+    state = summarize_run(paths).state
+    status = read_status(paths.status)
+    if state != "running" or status is None:  # a worker that wrote its final event may still be exiting
+        raise UserError(f"run {paths.name} is not running (it is {state}); nothing to stop")
+    os.kill(status.pid, signal.SIGTERM)
+    return status.pid
+
+
+def resume_run(paths: RunPaths) -> subprocess.Popen[bytes]:
+    """Start the worker again on a stopped, died or failed run; it continues from the last checkpoint."""
+    summary = summarize_run(paths)
+    if summary.state == "running":
+        raise UserError(f"run {paths.name} is still running (pid {summary.pid}); stop it first: ftwizard stop")
+    if summary.state == "completed":
+        raise UserError(f"run {paths.name} has completed; its result is in {paths.final}")
+    status = read_status(paths.status)
+    deadline = time.monotonic() + EXIT_WAIT_S
+    while status is not None and is_alive(status):  # it wrote its final event and is exiting
+        if time.monotonic() > deadline:
+            raise UserError(f"run {paths.name}'s worker (pid {status.pid}) is still exiting; try again in a moment")
+        time.sleep(0.1)
+    return launch_worker(paths)

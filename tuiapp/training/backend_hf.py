@@ -1,0 +1,211 @@
+"""The transformers + PEFT + TRL backend, one straight line: load → trainer → train → save.
+
+Full fine-tune, LoRA (with DoRA / rsLoRA), QLoRA (bitsandbytes NF4, double quant) and LoRA on an 8-bit
+base, with the settings a CPU needs when there is no CUDA (fp32, no checkpointing). Heavy imports live
+inside `train`, which runs in the worker process only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuiapp.core.runs.events import Completed, Event, EventWriter, Started, Stopped
+from tuiapp.core.user_error import UserError
+from tuiapp.training.run_facts import hardware_facts, library_versions
+
+if TYPE_CHECKING:
+    from tuiapp.core.config import FTConfig
+    from tuiapp.core.runs.layout import RunPaths
+
+
+def _precision(config: FTConfig, cuda: bool, notes: list[str]) -> str:
+    """The mixed-precision mode: "bf16", "fp16" or "fp32"."""
+    import torch
+
+    wanted = config.training.precision
+    if not cuda:
+        if wanted in ("bf16", "fp16"):
+            notes.append(f"precision {wanted} needs a GPU: training in fp32 on the CPU")
+        return "fp32"
+    if wanted == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return wanted
+
+
+def _check_model_source(name: str) -> None:
+    """A name that looks like a path must be a model folder: say so plainly instead of a Hub id error."""
+    looks_local = name.startswith((".", "/", "~")) or name.count("/") > 1
+    if looks_local and not (Path(name).expanduser() / "config.json").is_file():
+        raise UserError(
+            f"model.name_or_path {name}: no model folder there (one holding config.json); check the path, "
+            "or give a Hub id such as Qwen/Qwen2.5-0.5B"
+        )
+
+
+def _load_model(config: FTConfig, precision: str, cuda: bool) -> Any:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    compute = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
+    # fp16 mixed precision keeps fp32 master weights when every weight trains; bf16 trains in place.
+    dtype = torch.float32 if config.method == "full" and precision == "fp16" else compute
+    kwargs: dict[str, Any] = {
+        "revision": config.model.revision,
+        "trust_remote_code": config.model.trust_remote_code,
+        "attn_implementation": config.model.attn_implementation,
+        "dtype": dtype,
+    }
+    if config.method in ("qlora", "lora8"):
+        from transformers import BitsAndBytesConfig
+
+        if config.method == "qlora":
+            kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=compute,
+                bnb_4bit_quant_storage=compute,
+            )
+        else:
+            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+        kwargs["device_map"] = {"": torch.cuda.current_device()} if cuda else {"": "cpu"}
+    return AutoModelForCausalLM.from_pretrained(config.model.name_or_path, **kwargs)
+
+
+def _lora_config(config: FTConfig) -> Any:
+    from peft import LoraConfig
+
+    lora = config.lora
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        use_dora=lora.use_dora,
+        use_rslora=lora.use_rslora,
+        task_type="CAUSAL_LM",
+    )
+
+
+def _sft_args(config: FTConfig, paths: RunPaths, precision: str, cuda: bool, has_eval: bool, notes: list[str]) -> Any:
+    from trl import SFTConfig
+
+    t = config.training
+    checkpointing = t.gradient_checkpointing and cuda
+    if t.gradient_checkpointing and not cuda:
+        notes.append("gradient checkpointing is off on the CPU: memory is not the limit there, time is")
+    eval_strategy = ("steps" if t.eval_steps else "epoch") if has_eval else "no"
+    return SFTConfig(
+        output_dir=str(paths.checkpoints),
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps or -1,
+        learning_rate=t.learning_rate,
+        lr_scheduler_type=t.lr_scheduler,
+        warmup_steps=t.warmup_ratio,  # a float below 1 is a share of the total steps
+        per_device_train_batch_size=t.micro_batch_size,
+        per_device_eval_batch_size=t.micro_batch_size,
+        gradient_accumulation_steps=t.grad_accum,
+        max_length=t.max_length,
+        packing=t.packing,
+        gradient_checkpointing=checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
+        optim=t.optimizer,
+        weight_decay=t.weight_decay,
+        max_grad_norm=t.max_grad_norm,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        use_cpu=not cuda,
+        seed=t.seed,
+        logging_steps=t.logging_steps,
+        eval_strategy=eval_strategy,
+        eval_steps=t.eval_steps,
+        save_strategy="steps",
+        save_steps=t.save_steps,
+        save_total_limit=t.save_total_limit,
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+
+
+def _settle_template(tokenizer: Any, model: Any, dataset: Any, notes: list[str]) -> bool:
+    """Prepare the chat template as the dataset doctor showed it; True when only assistant turns carry loss."""
+    conversational = "messages" in dataset.column_names or isinstance(dataset[0].get("prompt"), list)
+    if not conversational:
+        return False
+    from tuiapp.training.chat_render import prepare_template
+
+    report = prepare_template(tokenizer)
+    notes.extend(report.notes)
+    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+        model.resize_token_embeddings(len(tokenizer))
+    return report.assistant_only and "messages" in dataset.column_names
+
+
+def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested: Callable[[], bool]) -> Event:
+    """Train the run in `paths` (continuing from its last checkpoint, if any); the final event to write."""
+    _check_model_source(config.model.name_or_path)  # before the heavy imports: a wrong path fails at once
+    import torch
+    from transformers import AutoTokenizer
+    from trl import SFTTrainer
+
+    from tuiapp.training.event_callback import make_event_callback
+    from tuiapp.training.trl_dataset import build_trl_datasets
+
+    cuda = torch.cuda.is_available()
+    notes: list[str] = []
+    precision = _precision(config, cuda, notes)
+    tokenizer = AutoTokenizer.from_pretrained(
+        config.model.name_or_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code
+    )
+    model = _load_model(config, precision, cuda)
+    train_rows, eval_rows, dropped = build_trl_datasets(config)
+    if dropped.dropped_count:
+        first = dropped.dropped[0]
+        notes.append(f"{dropped.dropped_count} row(s) dropped (e.g. {first.where}: {first.reason})")
+    if dropped.duplicates:
+        notes.append(f"{dropped.duplicates} exact duplicate row(s) removed")
+    assistant_only = _settle_template(tokenizer, model, train_rows, notes)
+    args = _sft_args(config, paths, precision, cuda, eval_rows is not None, notes)
+    args.assistant_only_loss = assistant_only  # SFTTrainer reads it at construction, below
+    resume_from = paths.last_checkpoint()
+
+    def started(step: int, total: int) -> Started:
+        return Started(
+            pid=os.getpid(),
+            step=step,
+            total_steps=total,
+            resumed_from=str(resume_from) if resume_from else None,
+            versions=library_versions(),
+            hardware=hardware_facts(),
+            notes=[*notes, f"precision {precision}"],
+        )
+
+    samples_per_step = config.training.micro_batch_size * config.training.grad_accum
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_rows,
+        eval_dataset=eval_rows,
+        processing_class=tokenizer,
+        peft_config=_lora_config(config) if config.uses_adapter else None,
+        callbacks=[make_event_callback(writer, started, stop_requested, samples_per_step)],
+    )
+    if stop_requested():  # asked to stop while loading: nothing trained, nothing to save
+        return Stopped(step=0, checkpoint=str(resume_from) if resume_from else None)
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    step = trainer.state.global_step
+    if stop_requested() and step < trainer.state.max_steps:
+        checkpoint = paths.last_checkpoint()
+        return Stopped(step=step, checkpoint=str(checkpoint) if checkpoint else None)
+    trainer.save_model(str(paths.final))
+    tokenizer.save_pretrained(str(paths.final))
+    return Completed(
+        step=step,
+        artifacts=[str(paths.final)],
+        train_loss=result.training_loss,
+        runtime_s=result.metrics.get("train_runtime"),
+    )

@@ -1,0 +1,156 @@
+"""The datasets a run trains and evaluates on, converted to TRL's native rows, built lazily with `datasets`.
+
+Rows stream from the source (local files through our readers, Hub ids through `datasets`) through the
+format converter into `Dataset.from_generator`, which writes them to an Arrow cache on disk: a large set is
+never held in memory twice. Rows that cannot be converted are dropped and counted, as the doctor reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuiapp.core.data.clean import Duplicates, eval_count
+from tuiapp.core.data.records import DataError, ReadReport, Record, SkippedRow
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+    from tuiapp.core.config import FTConfig
+
+DETECT_SAMPLE = 200
+
+
+def _hub_error(dataset_id: str, exc: Exception) -> DataError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    name = type(exc).__name__
+    if "NotFound" in name or "doesn't exist" in text or "not found" in text.lower():
+        return DataError(
+            f"no dataset {dataset_id!r} on the Hugging Face Hub or in the local cache ({text}). Check the id; "
+            "for a private or gated one set HF_TOKEN; for a local file give its path"
+        )
+    if "Connection" in name or "offline" in text.lower() or "Offline" in name:
+        return DataError(
+            f"cannot reach the Hub for {dataset_id!r} and it is not in the local cache ({text}). "
+            "Connect to the network, or download it once and then work offline"
+        )
+    if "split" in text.lower() or "config" in text.lower():
+        return DataError(f"{dataset_id}: {text}. Choose the config with --config-name and the split with --split")
+    return DataError(f"cannot load the Hub dataset {dataset_id!r} ({name}: {text})")
+
+
+def hub_records(
+    dataset_id: str, config_name: str | None, split: str, *, limit: int | None = None, streaming: bool = True
+) -> Iterator[Record]:
+    """Rows of a Hub dataset (or the local HF cache when offline), each with `id[split] row N` as its place."""
+    import os
+
+    from datasets import load_dataset
+
+    offline = os.environ.get("HF_DATASETS_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1"
+    try:
+        dataset = load_dataset(dataset_id, config_name, split=split, streaming=streaming and not offline)
+        for index, row in enumerate(dataset):
+            if limit is not None and index >= limit:
+                return
+            yield Record(dict(row), f"{dataset_id}[{split}] row {index + 1}")
+    except DataError:
+        raise
+    except Exception as exc:  # datasets raises many kinds for the same few causes; classify by name and text
+        raise _hub_error(dataset_id, exc) from None
+
+
+def source_records(config: FTConfig, report: ReadReport, *, split: str | None = None) -> Iterator[Record]:
+    """The raw rows of the configured source: a local file or folder, else a Hub dataset id."""
+    from tuiapp.core.data.sources import read_records
+
+    assert config.dataset is not None
+    path = Path(config.dataset.source).expanduser()
+    if path.exists():
+        return read_records(path, skip_bad=config.dataset.skip_bad, report=report)
+    if path.suffix or config.dataset.source.startswith((".", "/", "~")):
+        raise DataError(f"{config.dataset.source}: no such file or folder")
+    return hub_records(config.dataset.source, config.dataset.config_name, split or config.dataset.split)
+
+
+def resolve_format(config: FTConfig, records: list[Record]) -> str:
+    """The configured format, or the one detected from the first rows."""
+    from tuiapp.core.data.formats import apply_columns, detect_format
+
+    assert config.dataset is not None
+    if config.dataset.format != "auto":
+        return config.dataset.format
+    detection = detect_format([apply_columns(r.data, config.dataset.columns) for r in records[:DETECT_SAMPLE]])
+    if detection.format is None:
+        raise DataError(f"cannot tell the format of {config.dataset.source}: {detection.explanation}")
+    return detection.format
+
+
+class DropCount:
+    """What the generator left out, readable after the Dataset is built."""
+
+    def __init__(self) -> None:
+        self.dropped: list[SkippedRow] = []
+        self.dropped_count = 0
+        self.duplicates = 0
+
+
+def _rows(config: FTConfig, split: str | None, counts: DropCount) -> Iterator[dict[str, Any]]:
+    from itertools import chain, islice
+
+    from tuiapp.core.data.convert import convert_records
+
+    assert config.dataset is not None
+    records = source_records(config, ReadReport(), split=split)
+    head = list(islice(records, DETECT_SAMPLE))
+    fmt = resolve_format(config, head)
+    repeats = Duplicates() if config.dataset.dedupe else None
+    for item in convert_records(chain(head, records), fmt, config.task, config.dataset.columns):
+        if isinstance(item, SkippedRow):
+            counts.dropped_count += 1
+            if len(counts.dropped) < 5:
+                counts.dropped.append(item)
+        elif repeats is None or not repeats.is_repeat(item.data):
+            yield item.data
+    counts.duplicates = repeats.count if repeats else 0
+
+
+def _build(config: FTConfig, split: str | None, counts: DropCount) -> Dataset:
+    from datasets import Dataset
+
+    rows = list(_rows(config, split, counts)) if _small(config) else None
+    if rows is not None:
+        dataset = Dataset.from_list(rows) if rows else None
+    else:  # a large source: stream through the Arrow cache instead of a Python list
+        dataset = Dataset.from_generator(_rows, gen_kwargs={"config": config, "split": split, "counts": counts})
+    if dataset is None or len(dataset) == 0:
+        example = f" (e.g. {counts.dropped[0].where}: {counts.dropped[0].reason})" if counts.dropped else ""
+        raise DataError(f"{config.dataset.source} has no rows to train on{example}")  # type: ignore[union-attr]
+    return dataset
+
+
+def _small(config: FTConfig) -> bool:
+    """Local sources under 64 MB are converted in memory (Arrow's generator cache would outlive the run)."""
+    assert config.dataset is not None
+    path = Path(config.dataset.source).expanduser()
+    if not path.exists():
+        return False
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) < 64 * 2**20
+
+
+def build_trl_datasets(config: FTConfig) -> tuple[Dataset, Dataset | None, DropCount]:
+    """(train, eval or None, what was dropped): eval is `dataset.eval_split` or `eval_size` rows carved out."""
+    assert config.dataset is not None
+    counts = DropCount()
+    train = _build(config, None, counts)
+    if config.dataset.eval_split:
+        return train, _build(config, config.dataset.eval_split, DropCount()), counts
+    held = eval_count(config.dataset.eval_size, len(train))
+    if not held:
+        return train, None, counts
+    if held >= len(train):
+        raise DataError(f"dataset.eval_size {config.dataset.eval_size} leaves no training rows out of {len(train)}")
+    parts = train.train_test_split(test_size=held, seed=config.training.seed, shuffle=True)
+    return parts["train"], parts["test"], counts

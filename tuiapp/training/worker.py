@@ -1,0 +1,109 @@
+"""The training worker: `python -m tuiapp.training.worker RUN_DIR`.
+
+It runs the run directory's config with the chosen backend, writes events to `events.jsonl`, and always
+ends with one final event: completed, stopped (SIGTERM / SIGINT: save a checkpoint, then stop; a second
+signal stops at once) or failed (with a classified reason). SIGHUP is ignored, so a dropped SSH link
+does not end training. A run with checkpoints continues from the last one.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuiapp.core.runs.events import Completed, Event, EventWriter, Failed, Stopped
+from tuiapp.core.runs.failure import classify_failure, traceback_tail
+from tuiapp.core.runs.layout import RunPaths
+from tuiapp.core.runs.status import read_status, write_status
+from tuiapp.core.user_error import UserError
+
+if TYPE_CHECKING:
+    from tuiapp.core.config import FTConfig
+
+Backend = Callable[["FTConfig", RunPaths, EventWriter, Callable[[], bool]], Event]
+
+
+class HardStop(BaseException):
+    """Raised by a second stop signal: leave now, without a checkpoint."""
+
+
+def pick_backend(framework: str) -> Backend:
+    """The one place that maps `framework` to a backend module."""
+    if framework == "hf":
+        from tuiapp.training.backend_hf import train
+
+        return train
+    raise UserError(f"the {framework} backend is not available yet: set framework: hf in the config")
+
+
+def _install_signal_handlers(stop: threading.Event) -> None:
+    def on_stop(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise HardStop
+        stop.set()
+        print(f"ftwizard worker: {signal.Signals(signum).name} received, saving a checkpoint and stopping", flush=True)
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def _record_pid(paths: RunPaths) -> None:
+    """Write our pid unless the launcher already did (started by hand, the worker records itself)."""
+    import os
+
+    status = read_status(paths.status)
+    if status is None or status.pid != os.getpid():
+        write_status(paths.status, os.getpid())
+
+
+def _failed(exc: BaseException) -> Failed:
+    """The failed event for an exception; the full traceback goes to the worker's log."""
+    traceback.print_exc()
+    why = classify_failure(exc)
+    message = str(exc) or type(exc).__name__
+    return Failed(reason=why.reason, message=message, hint=why.hint, traceback_tail=traceback_tail(exc))
+
+
+def _checkpoint_step(checkpoint: Path | None) -> int:
+    return int(checkpoint.name.removeprefix("checkpoint-")) if checkpoint else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when training completed or was stopped on request, 1 when it failed, 2 on a bad argument."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1 or not (Path(args[0]) / "config.yaml").is_file():
+        print("usage: python -m tuiapp.training.worker RUN_DIR (a folder holding config.yaml)", file=sys.stderr)
+        return 2
+    paths = RunPaths(Path(args[0]).resolve())
+    stop = threading.Event()
+    _install_signal_handlers(stop)
+    _record_pid(paths)
+    with EventWriter(paths.events) as writer:
+        final = run(paths, stop, writer)
+        writer.write(final)
+    print(f"ftwizard worker: {final.kind}", flush=True)
+    return 0 if isinstance(final, Completed | Stopped) else 1
+
+
+def run(paths: RunPaths, stop: threading.Event, writer: EventWriter) -> Event:
+    """Load the config and train; every outcome becomes the final event, never an escaping exception."""
+    from tuiapp.core.config import load_config
+
+    try:
+        config = load_config(paths.config)
+        return pick_backend(config.framework)(config, paths, writer, stop.is_set)
+    except HardStop:
+        checkpoint = paths.last_checkpoint()
+        return Stopped(step=_checkpoint_step(checkpoint), checkpoint=str(checkpoint) if checkpoint else None)
+    except BaseException as exc:  # a failed event must be written whatever broke
+        return _failed(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
