@@ -78,6 +78,7 @@ def dataset_app() -> FTWizardApp:
 
 TO_DATASET = ("n", *"Llama-3.2-1B-Instruct", "enter", "ctrl+n", "enter")
 ALPACA = "tuiapp/sample_data/alpaca.json"
+TO_TABS = ("tab",) * 6  # from the source box past format, rename, max length, skip bad and dedupe
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ SCENES: dict[str, Scene] = {
         lambda: FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only),
         ("n", *"Llama-3.1-8B-Instruct", "enter", "ctrl+n"),
     ),
-    "dataset_preview": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", "tab", "tab", "tab", "tab")),
-    "dataset_tokens": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", "tab", "tab", "tab", "tab", "right")),
+    "dataset_preview": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", *TO_TABS)),
+    "dataset_tokens": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", *TO_TABS, "right")),
 }
 SIZES = ((80, 24), (120, 40))

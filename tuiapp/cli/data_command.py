@@ -21,7 +21,11 @@ def register(commands: Any) -> None:
         metavar="CONFIG.yaml",
         help="take model, task and max length from this config and save the dataset settings (format, --map) in it",
     )
-    parser.add_argument("--task", choices=choices(Task), help="sft, dpo, kto, orpo or grpo (default: the config's, else the one the format fits)")
+    parser.add_argument(
+        "--task",
+        choices=choices(Task),
+        help="sft, dpo, kto, orpo or grpo (default: the config's, else the one the format fits)",
+    )
     parser.add_argument("--format", default="auto", choices=choices(DatasetFormat), help="skip detection")
     parser.add_argument("--max-len", type=int, help="the length training cuts rows at (2048)")
     parser.add_argument("--map", action="append", metavar="NAME=EXPECTED", help="rename a column, e.g. question=prompt")
@@ -32,7 +36,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--micro-batch", type=int, help="for steps per epoch (the config's, else 1)")
     parser.add_argument("--grad-accum", type=int, help="for steps per epoch (the config's, else 1)")
     parser.add_argument("--eval-size", type=float, help="rows held out for eval: a fraction below 1 or a count")
-    parser.add_argument("--skip-bad", action="store_true", help="skip malformed lines (they are counted)")
+    parser.add_argument(
+        "--skip-bad", action="store_true", help="skip malformed lines and rows that do not fit the format (counted)"
+    )
     parser.add_argument("--dedupe", action="store_true", help="drop exact duplicate rows")
     parser.add_argument("--trust-remote-code", action="store_true", help="run the tokenizer's own code (off)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -91,21 +97,38 @@ def run(args: argparse.Namespace) -> int:
     with progress:
         inspect_dataset(request, collect)
     if config is not None:
-        _remember(args.config, config, request, events["detected"]["format"])
+        _remember(args.config, config, request, events["detected"])
     if args.json:
         print(json.dumps({"source": args.source, **events}, indent=2, default=str))
     else:
         print_report(Console(highlight=False), request, events)
-    return 0
+    return _verdict(request, events)
 
 
-def _remember(path: str, config: Any, request: Any, detected: str) -> None:
-    """Write the dataset settings into the config (atomically), so training reads the data the same way."""
+def _verdict(request: Any, events: dict[str, Any]) -> int:
+    """2 when rows would be dropped and --skip-bad was not given, like a malformed line; else 0."""
+    cleaned, detected = events["cleaned"], events["detected"]
+    if not cleaned["dropped"] or request.skip_bad:
+        return 0
+    first = cleaned["dropped_examples"][0]
+    print(
+        f"ftwizard: {cleaned['dropped']:,} row(s) of {request.source} cannot be used as {detected['format']} data "
+        f"for task {detected['task']} (e.g. {first['where']}: {first['reason']}); fix or remove them, "
+        "or pass --skip-bad to leave them out (training leaves them out too)",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _remember(path: str, config: Any, request: Any, detected: dict[str, Any]) -> None:
+    """Write the dataset settings (and the task they were checked for) into the config, atomically, so
+    training reads the data the same way."""
     from tuiapp.core.config import save_config, with_changes
 
     changes = {
+        "task": detected["task"],
         "dataset.source": request.source,
-        "dataset.format": request.format if request.format != "auto" else detected,
+        "dataset.format": request.format if request.format != "auto" else detected["format"],
         "dataset.columns": request.columns,
         "dataset.split": request.split,
         "dataset.config_name": request.config_name,

@@ -83,14 +83,14 @@ def print_report(console: Console, request: InspectRequest, events: dict[str, An
         first = read["skipped_examples"][0]
         _line(console, "Skipped", f"{read['skipped']} malformed line(s), e.g. {first['where']}: {first['reason']}")
     det = detected["detection"]
-    _line(console, "Format", f"{detected['format']} for task {detected['task']} (confidence {det['confidence']:.0%}): {det['explanation']}")
+    sure = f"confidence {det['confidence']:.0%}"
+    _line(console, "Format", f"{detected['format']} for task {detected['task']} ({sure}): {det['explanation']}")
     for problem in det.get("problems", []):
         _line(console, "", Text(f"! {problem}", style="yellow"))
     _line(console, "Rows", cleaned_line(cleaned))
     template = events.get("template")
     if template:
-        how = "assistant turns only" if template["assistant_only"] else "every token"
-        _line(console, "Template", f"{template['source']}; loss on {how}")
+        _line(console, "Template", f"{template['source']}; loss on {template['loss']}")
         for note in template["notes"]:
             _line(console, "", note)
         for problem in template["problems"]:

@@ -22,7 +22,7 @@ from tuiapp.core.user_error import UserError
 Emit = Callable[[dict[str, Any]], None]
 DETECT_SAMPLE = 200
 PREVIEW_CHARS = 400
-PREVIEW_ROWS = 20  # rows rendered for the preview, starting at the requested one
+PREVIEW_ROWS = 50  # rows rendered for the preview, starting at the requested one
 CHARS_PER_TOKEN = 4  # the rough rule used when no tokenizer can be loaded
 
 
@@ -135,12 +135,23 @@ def _lengths(request: InspectRequest, tokenizer: Any, rows: list[dict[str, Any]]
     from tuiapp.training.token_lengths import count_lengths
 
     template = prepare_template(tokenizer, request.chat_template)
-    emit({"event": "template", **vars(template)})
+    emit({"event": "template", **vars(template), "loss": loss_scope(rows[0], template.assistant_only)})
     rendered = [{"index": i, **render_row(tokenizer, rows[i], template.assistant_only).to_json()} for i in shown]
     emit({"event": "rows", "total": total, "rows": rendered})
     return count_lengths(
         tokenizer, rows, on_progress=lambda done: emit({"event": "progress", "done": done, "total": total})
     )
+
+
+def loss_scope(row: dict[str, Any], assistant_only: bool) -> str:
+    """Which tokens of a row of this form carry loss in TRL's trainers, in words."""
+    if "messages" in row:
+        return "assistant turns only" if assistant_only else "every token (the template has no generation marks)"
+    if "text" in row:
+        return "every token"
+    if "completion" in row or "chosen" in row:
+        return "the completion only"
+    return "none: the trainer generates the completions"
 
 
 def main() -> int:

@@ -13,7 +13,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Input, ProgressBar, Select, Static, TabbedContent, TabPane
+from textual.widgets import (
+    Checkbox,
+    Footer,
+    Header,
+    Input,
+    ProgressBar,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 from textual.worker import Worker, get_current_worker
 
 from tuiapp.core.config import FTConfig, with_changes
@@ -32,15 +42,15 @@ PROGRESS_INTERVAL_S = 0.1  # progress reaches the UI at most this often
 
 
 class DatasetScreen(StepScreen[None]):
-    """Enter in the source box inspects; Tab moves between boxes and panels; ←/→ browse rows."""
+    """Enter in the source box inspects; Tab moves between boxes and panels; [ and ] browse rows."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("ctrl+o", "browse", "Browse files", priority=True),
+        Binding("ctrl+o", "browse", "Browse", priority=True),
         Binding("ctrl+n", "next", "Next", priority=True),
-        Binding("r", "recommended", "Recommended length"),
-        Binding("right,]", "row(1)", "Next row", show=False),
-        Binding("left,[", "row(-1)", "Previous row", show=False),
+        Binding("r", "recommended", "Advised length"),
+        Binding("right_square_bracket", "row(1)", "Next row", key_display="]"),
+        Binding("left_square_bracket", "row(-1)", "Previous row", show=False),
     ]
 
     @dataclass
@@ -81,11 +91,14 @@ class DatasetScreen(StepScreen[None]):
                              id="dataset-format", compact=True)  # fmt: skip
                 yield Input(
                     value=" ".join(f"{k}={v}" for k, v in (dataset.columns if dataset else {}).items()),
-                    placeholder="rename: question=instruction",
+                    placeholder="rename a=b",
                     id="dataset-map",
                     compact=True,
                 )
+                yield Static("max len", classes="dataset-label")
                 yield Input(str(self.max_length), type="integer", id="dataset-max-length", compact=True)
+                yield Checkbox("skip bad", dataset.skip_bad if dataset else False, id="dataset-skip-bad", compact=True)
+                yield Checkbox("dedupe", dataset.dedupe if dataset else False, id="dataset-dedupe", compact=True)
             yield Static(format_line(None), id="dataset-format-line")
             yield ProgressBar(id="dataset-progress", show_eta=False)
             with TabbedContent(id="dataset-tabs"):
@@ -119,6 +132,10 @@ class DatasetScreen(StepScreen[None]):
             max_length=self.max_length,
             micro_batch=self.config.training.micro_batch_size,
             grad_accum=self.config.training.grad_accum,
+            skip_bad=self.query_one("#dataset-skip-bad", Checkbox).value,
+            dedupe=self.query_one("#dataset-dedupe", Checkbox).value,
+            eval_size=dataset.eval_size if (dataset := self.config.dataset) else 0.0,
+            seed=self.config.training.seed,
         )
 
     def inspect(self) -> None:
@@ -216,7 +233,8 @@ class DatasetScreen(StepScreen[None]):
         self.inspect()
 
     @on(Select.Changed, "#dataset-format")
-    def _format_changed(self) -> None:
+    @on(Checkbox.Changed)
+    def _option_changed(self) -> None:
         if self.events.get("request"):
             self.inspect()
 
@@ -255,6 +273,8 @@ class DatasetScreen(StepScreen[None]):
                 "dataset.source": request.source,
                 "dataset.format": request.format if request.format != "auto" else detected,
                 "dataset.columns": request.columns,
+                "dataset.skip_bad": request.skip_bad,
+                "dataset.dedupe": request.dedupe,
                 "training.max_length": self.max_length,
             },
         )

@@ -28,7 +28,7 @@ def row_view(row: dict[str, Any] | None, position: int, total: int) -> Text:
     part = {"chosen": " · chosen answer", "prompt": " · prompt only: completions are generated"}.get(row["part"], "")
     head = Text(
         f"Row {row['index'] + 1} of {total:,}{part} · {row['tokens']} tokens, {row['loss_tokens']} learned "
-        f"(green) · ←/→ other rows\n",
+        f"(green) · [ ] other rows\n",
         style="bold",
     )
     return head + loss_text(row["pieces"])
@@ -39,7 +39,8 @@ def format_line(detected: dict[str, Any] | None) -> str:
     if detected is None:
         return "[dim]Format: detected when a dataset is open[/]"
     det = detected["detection"]
-    lines = [f"[b]{detected['format']}[/b] {det['confidence']:.0%} · {escape(det['explanation'])}"]
+    task = f" for {detected['task']}" if detected.get("task") else ""
+    lines = [f"[b]{detected['format']}[/b]{task} {det['confidence']:.0%} · {escape(det['explanation'])}"]
     lines += [f"[yellow]! {escape(p)}[/]" for p in det.get("problems", [])]
     return "\n".join(lines)
 
@@ -81,8 +82,7 @@ def checks_text(events: dict[str, Any]) -> str:
         if cleaned.get("duplicates"):
             lines.append(f"{cleaned['duplicates']:,} exact duplicates removed")
     if template:
-        how = "assistant turns" if template["assistant_only"] else "every token"
-        lines.append(f"Template: {escape(template['source'])}; loss on {how}")
+        lines.append(f"Template: {escape(template['source'])}; loss on {escape(template['loss'])}")
         lines += [f"  {escape(n)}" for n in template["notes"]]
         lines += [f"[yellow]! {escape(p)}[/]" for p in template["problems"]]
     lines += [f"[yellow]Note: {escape(n)}[/]" for n in events.get("notes", [])]

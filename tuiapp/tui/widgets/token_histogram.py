@@ -22,6 +22,12 @@ class TokenHistogram(PlotextPlot):
         plt.bar(centers, counts, width=0.9 * (edges[1] - edges[0]), color="cyan")
         if stats.max_length <= edges[-1]:
             plt.vline(stats.max_length, "red")
-        plt.title(f"tokens per row · red: max length {stats.max_length:,} · {stats.truncated_share:.1%} cut")
+            where = f"red: max {stats.max_length:,}"
+        else:
+            where = f"max {stats.max_length:,} > longest row"
+        if stats.recommended_max_length <= edges[-1] and stats.recommended_max_length != stats.max_length:
+            plt.vline(stats.recommended_max_length, "yellow")
+            where += f" · yellow: advised {stats.recommended_max_length:,}"
+        plt.title(f"rows per length · {where} · {stats.truncated_share:.1%} cut")
         plt.xlabel("tokens")
         self.refresh()
