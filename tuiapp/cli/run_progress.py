@@ -19,6 +19,7 @@ from tuiapp.core.runs.events import (
     Event,
     Failed,
     Metrics,
+    Recovering,
     Started,
     Stopped,
 )
@@ -30,6 +31,7 @@ from tuiapp.core.user_error import UserError
 PLAIN_EVERY_S = 10.0
 POLL_S = 0.3
 EXIT_WAIT_S = 30.0
+REASON_SHOWN = 80  # characters of the error in a recovery line (CUDA's message runs to hundreds)
 
 
 def _duration(seconds: float) -> str:
@@ -37,8 +39,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def progress_line(event: Metrics, started: Started | None) -> str:
-    """`step 12/40 (30%) · epoch 0.60 · loss 2.314 · lr 1.8e-04 · 310 tok/s · ETA 0:01:23`."""
+def progress_line(event: Metrics, started: Started | None, recovered: Recovering | None = None) -> str:
+    """`step 12/40 (30%) · epoch 0.60 · loss 2.314 · lr 1.8e-04 · 310 tok/s · ETA 0:01:23`, and after an
+    out-of-memory recovery the settings that fit: `· micro-batch 2x4 after OOM`."""
     parts = [f"step {event.step}/{event.total_steps} ({100 * event.step // max(event.total_steps, 1)}%)"]
     if event.epoch is not None:
         parts.append(f"epoch {event.epoch:.2f}")
@@ -51,7 +54,27 @@ def progress_line(event: Metrics, started: Started | None) -> str:
     if started is not None and event.step > started.step:
         per_step = (event.time - started.time) / (event.step - started.step)
         parts.append(f"ETA {_duration(per_step * (event.total_steps - event.step))}")
+    if recovered is not None:
+        parts.append(f"micro-batch {recovered.new_micro_batch_size}x{recovered.new_grad_accum} after OOM")
     return " · ".join(parts)
+
+
+def recovering_line(event: Recovering) -> str:
+    """What ran out of memory, and what the worker tries next."""
+    changes = []
+    if (event.old_micro_batch_size, event.old_grad_accum) != (event.new_micro_batch_size, event.new_grad_accum):
+        changes.append(
+            f"micro-batch {event.old_micro_batch_size} x {event.old_grad_accum} accumulation -> "
+            f"{event.new_micro_batch_size} x {event.new_grad_accum} (same effective batch)"
+        )
+    if event.new_gradient_checkpointing and not event.old_gradient_checkpointing:
+        changes.append("gradient checkpointing on")
+    where = f"step {event.step} (last checkpoint)" if event.checkpoint else "the start (no checkpoint yet)"
+    reason = event.reason if len(event.reason) <= REASON_SHOWN else event.reason[: REASON_SHOWN - 1] + "…"
+    return (
+        f"out of memory ({reason}); recovery {event.attempt} of {event.max_attempts}: "
+        f"restarting from {where} with {', '.join(changes)}"
+    )
 
 
 def lifecycle_line(event: Event, paths: RunPaths) -> str | None:
@@ -68,26 +91,34 @@ def lifecycle_line(event: Event, paths: RunPaths) -> str | None:
         return f"completed at step {event.step}: result in {', '.join(event.artifacts)}"
     if isinstance(event, Stopped):
         return f"stopped at step {event.step}; continue with: ftwizard resume {paths.name}"
+    if isinstance(event, Recovering):
+        return recovering_line(event)
     if isinstance(event, Failed):
-        hint = f"\n  fix: {event.hint}" if event.hint else ""
+        if event.fixes:
+            hint = "\n  fixes (any one lowers the memory needed):" + "".join(f"\n  - {fix}" for fix in event.fixes)
+        else:
+            hint = f"\n  fix: {event.hint}" if event.hint else ""
         return f"failed ({event.reason}): {event.message}{hint}\n  log: {paths.log}"
     return None
 
 
 class ProgressPrinter:
-    """Prints events as they arrive; remembers the started event for the ETA."""
+    """Prints events as they arrive; remembers the started event for the ETA and the last OOM recovery."""
 
     def __init__(self, paths: RunPaths, out: TextIO, tty: bool) -> None:
         self.paths, self.out, self.tty = paths, out, tty
         self.started: Started | None = None
+        self.recovered: Recovering | None = None
         self.last_plain = 0.0
         self.open_line = False
 
     def show(self, event: Event) -> None:
         if isinstance(event, Started):
             self.started = event
+        if isinstance(event, Recovering):
+            self.recovered = event
         if isinstance(event, Metrics):
-            line = progress_line(event, self.started)
+            line = progress_line(event, self.started, self.recovered)
             if self.tty:
                 self.out.write(f"\r\033[K{line}")
                 self.open_line = True

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuiapp.cli.train_command import RUNS_DIR_HELP
+
+if TYPE_CHECKING:
+    from tuiapp.core.runs.listing import RunSummary
 
 
 def register(commands: Any) -> None:
@@ -25,6 +28,14 @@ def _when(stamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else "-"
 
 
+def _note(run: RunSummary) -> str:
+    """`2 OOM recoveries: micro-batch 1 x 16 accumulation, checkpointing on`, or empty."""
+    if not run.oom_recoveries:
+        return ""
+    plural = "y" if run.oom_recoveries == 1 else "ies"
+    return f"{run.oom_recoveries} OOM recover{plural}: {run.recovered_settings}"
+
+
 def run_list(args: argparse.Namespace) -> int:
     from tuiapp.core.runs.layout import resolve_runs_root
     from tuiapp.core.runs.listing import list_runs
@@ -37,12 +48,14 @@ def run_list(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {root}; start one with: ftwizard train CONFIG.yaml")
         return 0
-    rows = [("RUN", "STATE", "STEP", "LOSS", "EVAL", "STARTED")]
+    notes = any(run.oom_recoveries for run in runs)  # the NOTES column appears only when it has something
+    rows = [("RUN", "STATE", "STEP", "LOSS", "EVAL", "STARTED", *(("NOTES",) if notes else ()))]
     for run in runs:
         step = f"{run.step}/{run.total_steps}" if run.total_steps else str(run.step)
         loss = f"{run.loss:.4f}" if run.loss is not None else "-"
         eval_loss = f"{run.eval_loss:.4f}" if run.eval_loss is not None else "-"
-        rows.append((run.name, run.state, step, loss, eval_loss, _when(run.started_at)))
+        row = (run.name, run.state, step, loss, eval_loss, _when(run.started_at))
+        rows.append((*row, _note(run)) if notes else row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -153,6 +153,7 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
     from trl import SFTTrainer
 
     from tuiapp.training.event_callback import make_event_callback
+    from tuiapp.training.fault_injection import make_fault_callbacks
     from tuiapp.training.trl_dataset import build_trl_datasets
 
     cuda = torch.cuda.is_available()
@@ -192,7 +193,10 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
         eval_dataset=eval_rows,
         processing_class=tokenizer,
         peft_config=_lora_config(config) if config.uses_adapter else None,
-        callbacks=[make_event_callback(writer, started, stop_requested, samples_per_step)],
+        callbacks=[
+            make_event_callback(writer, started, stop_requested, samples_per_step),
+            *make_fault_callbacks(config),
+        ],
     )
     if stop_requested():  # asked to stop while loading: nothing trained, nothing to save
         return Stopped(step=0, checkpoint=str(resume_from) if resume_from else None)

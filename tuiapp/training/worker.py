@@ -3,7 +3,8 @@
 It runs the run directory's config with the chosen backend, writes events to `events.jsonl`, and always
 ends with one final event: completed, stopped (SIGTERM / SIGINT: save a checkpoint, then stop; a second
 signal stops at once) or failed (with a classified reason). SIGHUP is ignored, so a dropped SSH link
-does not end training. A run with checkpoints continues from the last one.
+does not end training. A run with checkpoints continues from the last one; GPU out-of-memory first restarts
+from there with lighter settings (`oom_recovery`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def pick_backend(framework: str) -> Backend:
     """The one place that maps `framework` to a backend module."""
     if framework == "hf":
         from tuiapp.training.backend_hf import train
+
+        return train
+    if framework == "unsloth":  # imports no ML library: its train() imports Unsloth before anything heavy
+        from tuiapp.training.backend_unsloth import train
 
         return train
     raise UserError(f"the {framework} backend is not available yet: set framework: hf in the config")
@@ -94,10 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(paths: RunPaths, stop: threading.Event, writer: EventWriter) -> Event:
     """Load the config and train; every outcome becomes the final event, never an escaping exception."""
     from tuiapp.core.config import load_config
+    from tuiapp.training.oom_recovery import train_with_recovery
 
     try:
         config = load_config(paths.config)
-        return pick_backend(config.framework)(config, paths, writer, stop.is_set)
+        return train_with_recovery(pick_backend(config.framework), config, paths, writer, stop.is_set)
     except HardStop:
         checkpoint = paths.last_checkpoint()
         return Stopped(step=_checkpoint_step(checkpoint), checkpoint=str(checkpoint) if checkpoint else None)

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from tuiapp.core.config.base import Section
 from tuiapp.core.config.choices import TASK_FORMATS, Framework, Method, Task
 from tuiapp.core.config.dataset_section import DatasetSection
+from tuiapp.core.config.debug_section import DebugSection
 from tuiapp.core.config.lora_section import LoraSection
 from tuiapp.core.config.model_section import ModelSection
 from tuiapp.core.config.output_section import OutputSection
@@ -45,6 +46,9 @@ class FTConfig(Section):
     output: OutputSection = Field(default_factory=OutputSection)
     """Run directory and Hub destination."""
 
+    debug: DebugSection = Field(default_factory=DebugSection)
+    """Testing aids (fault injection); leave them empty."""
+
     @property
     def uses_adapter(self) -> bool:
         """True when the method trains a LoRA adapter rather than all weights."""
@@ -68,4 +72,10 @@ class FTConfig(Section):
             )
         if self.method == "full" and self.training.optimizer == "sgd" and self.task != "sft":
             raise ValueError("optimizer sgd is only offered for sft: use adamw_torch or adamw_8bit")
+        inject = self.debug.inject_oom_at_step
+        if inject is not None and self.training.max_steps is not None and inject > self.training.max_steps:
+            raise ValueError(
+                f"debug.inject_oom_at_step ({inject}) is past training.max_steps ({self.training.max_steps}): "
+                "it would never fire; lower it or clear it"
+            )
         return self

@@ -64,6 +64,11 @@ class TrainingSection(Section):
     save_total_limit: PositiveInt | None = 3
     """Keep at most this many checkpoints (oldest deleted first); empty keeps all."""
 
+    oom_retries: int = Field(default=2, ge=0, le=10)
+    """On GPU out-of-memory, restart from the last checkpoint at most this many times: first with half the
+    micro-batch and twice grad_accum (the same effective batch), once the micro-batch is 1 with gradient
+    checkpointing on; 0 turns this off."""
+
     @property
     def effective_batch_size(self) -> int:
         """Sequences per optimizer step on one GPU."""

@@ -75,6 +75,25 @@ class CheckpointSaved(Event):
 
 
 @dataclass(frozen=True)
+class Recovering(Event):
+    """The GPU ran out of memory: the worker restarts from the last checkpoint with lighter settings (the
+    `new_*` ones, written to the run's config.yaml too) and the same effective batch."""
+
+    kind: ClassVar[str] = "recovering"
+    attempt: int  # 1 for the first recovery of this launch
+    max_attempts: int  # training.oom_retries
+    reason: str  # the error's first line
+    step: int  # the step training restarts from (the last checkpoint's, or 0)
+    checkpoint: str | None
+    old_micro_batch_size: int
+    old_grad_accum: int
+    old_gradient_checkpointing: bool
+    new_micro_batch_size: int
+    new_grad_accum: int
+    new_gradient_checkpointing: bool
+
+
+@dataclass(frozen=True)
 class Completed(Event):
     """Training finished and the result is saved; `artifacts` are the folders to use or upload."""
 
@@ -104,10 +123,11 @@ class Failed(Event):
     step: int | None = None
     hint: str | None = None
     traceback_tail: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)  # the changes that apply, one each (`hint` joins them)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (Started, Metrics, EvalDone, CheckpointSaved, Completed, Stopped, Failed)
+    cls.kind: cls for cls in (Started, Metrics, EvalDone, CheckpointSaved, Recovering, Completed, Stopped, Failed)
 }
 FINAL_KINDS = frozenset({"completed", "stopped", "failed"})
 

@@ -24,12 +24,17 @@ def _type_names(exc: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(exc).__mro__}
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for `torch.OutOfMemoryError` and the RuntimeErrors CUDA and its libraries raise for the same."""
+    return "OutOfMemoryError" in _type_names(exc) or "out of memory" in str(exc).lower()
+
+
 def classify_failure(exc: BaseException) -> FailureReason:
     """The reason and fix for an exception raised while loading or training."""
     names = _type_names(exc)
     text = str(exc)
     lowered = text.lower()
-    if "OutOfMemoryError" in names or "out of memory" in lowered:
+    if is_out_of_memory(exc):
         return FailureReason(
             "out_of_memory",
             "the GPU ran out of memory: lower training.micro_batch_size (raise grad_accum to keep the "

@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tuiapp.core.runs.events import Completed, EvalDone, Event, Failed, Metrics, Started
+from tuiapp.core.runs.events import Completed, EvalDone, Event, Failed, Metrics, Recovering, Started
 from tuiapp.core.runs.follow import read_events
 from tuiapp.core.runs.layout import RunPaths
+from tuiapp.core.runs.oom import BatchSettings
 from tuiapp.core.runs.status import RunState, is_alive, read_status, run_state
 
 
@@ -29,6 +30,8 @@ class RunSummary:
     artifacts: list[str]
     failure: str | None  # the failed event's message
     checkpoint: str | None  # the last complete checkpoint (what resume continues from)
+    oom_recoveries: int = 0  # automatic restarts after running out of GPU memory
+    recovered_settings: str | None = None  # the settings the last of them switched to, in words
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,6 +47,7 @@ def summarize_run(paths: RunPaths, events: list[Event] | None = None) -> RunSumm
     evals = [e for e in events if isinstance(e, EvalDone)]
     completed = [e for e in events if isinstance(e, Completed)]
     failed = [e for e in events if isinstance(e, Failed)]
+    recoveries = [e for e in events if isinstance(e, Recovering)]
     steps = [e.step for e in events if isinstance(getattr(e, "step", None), int)]
     losses = [m.loss for m in metrics if m.loss is not None]
     checkpoint = paths.last_checkpoint()
@@ -61,7 +65,14 @@ def summarize_run(paths: RunPaths, events: list[Event] | None = None) -> RunSumm
         artifacts=completed[-1].artifacts if completed and state == "completed" else [],
         failure=failed[-1].message if failed and state == "failed" else None,
         checkpoint=str(checkpoint) if checkpoint else None,
+        oom_recoveries=len(recoveries),
+        recovered_settings=_settings_after(recoveries[-1]) if recoveries else None,
     )
+
+
+def _settings_after(event: Recovering) -> str:
+    settings = BatchSettings(event.new_micro_batch_size, event.new_grad_accum, event.new_gradient_checkpointing)
+    return settings.describe()
 
 
 def list_runs(root: Path) -> list[RunSummary]:
