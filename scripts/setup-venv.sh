@@ -11,7 +11,7 @@ torch_spec="${FTWIZARD_TORCH:-torch==2.13.0}"
 
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=".venv/.ftwizard-installed${extras:+-$extras}"
-want="$(cat pyproject.toml constraints/cpu-tested.txt | sha256sum | cut -c1-16)"
+want="$(cat pyproject.toml constraints/cpu-tested.txt constraints/unsloth-cpu.txt | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -22,4 +22,9 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 # The constraints pin the CPU-tested stack (TRL 1.16 trains on CPU; 1.15 cannot).
 .venv/bin/python -m pip install --quiet -c constraints/cpu-tested.txt -e ".${extras:+[$extras]}"
+# Dev and CI also get Unsloth, CPU only and without its dependencies, so it never replaces torch,
+# transformers or TRL (why: constraints/unsloth-cpu.txt). GPU users: .venv/bin/pip install '.[unsloth]'.
+if [[ ",$extras," == *",dev,"* ]]; then
+  .venv/bin/python -m pip install --quiet --no-deps -r constraints/unsloth-cpu.txt
+fi
 echo "$want" > "$stamp"
