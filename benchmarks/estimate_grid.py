@@ -3,6 +3,7 @@
 .venv/bin/python benchmarks/estimate_grid.py            # every shape at full size: takes a while
 .venv/bin/python benchmarks/estimate_grid.py --quick    # four shapes, a few setups: a few minutes
 .venv/bin/python benchmarks/estimate_grid.py --layers 2 # what tests/training/test_estimate_grid.py checks
+.venv/bin/python benchmarks/estimate_grid.py --quick --targets q_proj,k_proj,v_proj,o_proj  # frozen MLP
 
 Prints one row per setup (closed form, simulation, relative error, the closed form's peak phase), then
 the median and worst error and the five worst cases. The simulation runs in this process (it imports
@@ -16,7 +17,7 @@ import itertools
 import statistics
 import sys
 import time
-from typing import Any
+from typing import Any, Literal
 
 from tuiapp.core.estimate.closed_form import TrainingSetup, estimate_memory
 from tuiapp.core.estimate.sim_request import simulation_request
@@ -55,10 +56,17 @@ def reduced_config(config: dict[str, Any], layers: int | None) -> dict[str, Any]
     return {**{k: v for k, v in config.items() if k not in dropped}, "num_hidden_layers": layers}
 
 
-def grid(quick: bool) -> list[tuple[str, TrainingSetup]]:
+def grid(
+    quick: bool, targets: tuple[str, ...] | Literal["all-linear"] = "all-linear"
+) -> list[tuple[str, TrainingSetup]]:
     shapes, seq_batch = (QUICK_SHAPES, QUICK_SEQ_BATCH) if quick else (SHAPES, SEQ_BATCH)
     cases = [
-        (name, TrainingSetup(method=method, seq_len=seq, micro_batch=batch, gradient_checkpointing=ckpt))
+        (
+            name,
+            TrainingSetup(
+                method=method, seq_len=seq, micro_batch=batch, gradient_checkpointing=ckpt, lora_targets=targets
+            ),
+        )
         for name, method, (seq, batch), ckpt in itertools.product(shapes, METHODS, seq_batch, (True, False))
     ]
     moe = () if quick else MOE_SHAPES
@@ -86,13 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="four shapes, two sequence/batch settings")
     parser.add_argument("--layers", type=int, default=None, help="cut every model to this many layers")
+    parser.add_argument(
+        "--targets", default="all-linear", help="LoRA target modules, comma-separated (default all-linear)"
+    )
     args = parser.parse_args(argv)
+    targets = "all-linear" if args.targets == "all-linear" else tuple(args.targets.split(","))
     started = time.perf_counter()
     print(
         f"{'model':38} {'method':6} {'seq':>5} {'mb':>2} {'ckpt':4} {'closed':>8} {'sim':>8} {'error':>7}  peak phase"
     )
     rows = []
-    for name, setup in grid(args.quick):
+    for name, setup in grid(args.quick, targets):
         closed, simulated, phase = compare(name, setup, args.layers)
         error = closed / simulated - 1
         rows.append((error, name, setup))

@@ -57,6 +57,16 @@ class CudaMeter:
         result["peak"] = torch.cuda.max_memory_allocated()
 
 
+class NoMeter:
+    """A CPU stand-in that measures nothing: it lets the tests run the whole path without a GPU."""
+
+    live = 0
+
+    @contextmanager
+    def window(self) -> Iterator[dict[str, int]]:
+        yield {"peak": 0}
+
+
 def no_cuda_reason() -> str | None:
     """Why this process cannot train on a CUDA GPU, or None when it can."""
     import torch
@@ -78,8 +88,8 @@ def reduced_config(config: dict[str, Any], layers: int | None) -> dict[str, Any]
     return {**kept, "num_hidden_layers": layers}
 
 
-def build_model(config: dict[str, Any], request: SimRequest, folder: Path) -> nn.Module:
-    """Random weights on the GPU; quantized methods go through save_pretrained and a bitsandbytes load."""
+def build_model(config: dict[str, Any], request: SimRequest, folder: Path, device: str = "cuda") -> nn.Module:
+    """Random weights on `device`; quantized methods go through save_pretrained and a bitsandbytes load."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, BitsAndBytesConfig
 
@@ -89,14 +99,15 @@ def build_model(config: dict[str, Any], request: SimRequest, folder: Path) -> nn
     hf_config = AutoConfig.for_model(fields.pop("model_type"), **fields)
     dtype, attention = torch_dtype(request), request.attn_implementation
     torch.manual_seed(0)
-    with torch.device("cuda"):
+    with torch.device(device):
         model = AutoModelForCausalLM.from_config(hf_config, dtype=dtype, attn_implementation=attention)
     if not request.quantized:
         return model
     model.save_pretrained(folder)
     del model
     gc.collect()
-    torch.cuda.empty_cache()
+    if device == "cuda":
+        torch.cuda.empty_cache()
     if request.method == "qlora":
         quantization = BitsAndBytesConfig(
             load_in_4bit=True,
@@ -107,7 +118,7 @@ def build_model(config: dict[str, Any], request: SimRequest, folder: Path) -> nn
     else:
         quantization = BitsAndBytesConfig(load_in_8bit=True)
     return AutoModelForCausalLM.from_pretrained(
-        folder, dtype=dtype, quantization_config=quantization, device_map={"": 0}, attn_implementation=attention
+        folder, dtype=dtype, quantization_config=quantization, device_map={"": device}, attn_implementation=attention
     )
 
 
@@ -127,8 +138,9 @@ def build_optimizer(params: list[Any], name: str) -> Any:
     return optimizer(params, lr=LEARNING_RATE, weight_decay=0.0)
 
 
-def measure(config: dict[str, Any], request_data: dict[str, Any], steps: int) -> list[int]:
-    """torch.cuda.max_memory_allocated of each of `steps` real training steps, in bytes."""
+def measure(config: dict[str, Any], request_data: dict[str, Any], steps: int, device: str = "cuda") -> list[int]:
+    """torch.cuda.max_memory_allocated of each of `steps` real training steps, in bytes (on "cpu", the
+    same steps with nothing measured: 0 each)."""
     import torch
 
     from tuiapp.training.sim_model import parse_request, prepare_for_training
@@ -136,23 +148,28 @@ def measure(config: dict[str, Any], request_data: dict[str, Any], steps: int) ->
 
     request = parse_request(request_data)
     mixed = None if request.dtype == "float32" else getattr(torch, request.dtype)
+    cuda = device == "cuda"
     peaks = []
     with tempfile.TemporaryDirectory(prefix="vram_check-") as folder:
-        model = prepare_for_training(build_model(config, request, Path(folder)), request)
+        model = prepare_for_training(build_model(config, request, Path(folder), device), request)
         optimizer = build_optimizer([p for p in model.parameters() if p.requires_grad], request.optimizer)
         vocab = model.get_input_embeddings().weight.shape[0]
         for _ in range(steps):
-            ids = torch.randint(0, vocab, (request.micro_batch, request.seq_len), device="cuda")
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
+            ids = torch.randint(0, vocab, (request.micro_batch, request.seq_len), device=device)
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
             batch = {"input_ids": ids, "labels": ids}
-            run_training_step(model, optimizer, batch, CudaMeter(), mixed, device_type="cuda")  # type: ignore[arg-type]
-            torch.cuda.synchronize()
-            peaks.append(torch.cuda.max_memory_allocated())
+            meter = CudaMeter() if cuda else NoMeter()
+            run_training_step(model, optimizer, batch, meter, mixed, device_type=device)  # type: ignore[arg-type]
+            if cuda:
+                torch.cuda.synchronize()
+            peaks.append(torch.cuda.max_memory_allocated() if cuda else 0)
             del ids, batch
         del model, optimizer
     gc.collect()
-    torch.cuda.empty_cache()
+    if cuda:
+        torch.cuda.empty_cache()
     return peaks
 
 

@@ -34,12 +34,30 @@ def test_lists_cached_models_that_have_a_config(hub_cache: Callable[..., Path]) 
     assert cached_model_ids() == ("gpt2", "someorg/Tiny-Model")
 
 
-def test_a_config_in_any_snapshot_counts(hub_cache: Callable[..., Path]) -> None:
-    hub_cache("someorg/two-revisions", None, revision="old")
-    newer = hub_cache_dir() / "models--someorg--two-revisions" / "snapshots" / "new"
-    newer.mkdir()
-    (newer / "config.json").write_text("{}", encoding="utf-8")
-    assert cached_model_ids() == ("someorg/two-revisions",)
+def test_the_snapshot_main_names_decides(hub_cache: Callable[..., Path]) -> None:
+    """Resolving an id offline reads refs/main's snapshot, so only that one counts: a config.json in
+    another snapshot (or no refs/main, as after a download by commit) would list an id that fails."""
+    hub_cache("someorg/main-has-config", TINY_LLAMA, revision="old")
+    hub_cache("someorg/other-has-config", None, revision="old")
+    other = hub_cache_dir() / "models--someorg--other-has-config" / "snapshots" / "new"
+    other.mkdir()
+    (other / "config.json").write_text("{}", encoding="utf-8")
+    no_ref = hub_cache("someorg/no-ref", TINY_LLAMA)
+    (no_ref.parents[1] / "refs" / "main").unlink()
+    assert cached_model_ids() == ("someorg/main-has-config",)
+
+
+def test_every_listed_id_resolves_offline(hub_cache: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_download(monkeypatch)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub_cache("someorg/first", TINY_LLAMA)
+    hub_cache("otherorg/second", {**TINY_LLAMA, "num_hidden_layers": 3}, revision="fedcba9876543210")
+    hub_cache("someorg/stale", None, revision="old")
+    (hub_cache_dir() / "models--someorg--stale" / "snapshots" / "new").mkdir()
+    (hub_cache_dir() / "models--someorg--stale" / "snapshots" / "new" / "config.json").write_text("{}")
+    listed = cached_model_ids()
+    assert listed == ("otherorg/second", "someorg/first")
+    assert [resolve_model(name).source for name in listed] == ["cache", "cache"]
 
 
 def test_missing_cache_lists_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from tuiapp.core.config import FTConfig
 from tuiapp.core.config.choices import Method, Task, choices
 from tuiapp.core.data.chat_templates import standard_templates
 from tuiapp.core.hardware.catalog import GpuSpec
-from tuiapp.core.hyperparam_presets import apply_preset
+from tuiapp.core.hyperparam_presets import apply_preset, apply_profile, profile_names
 from tuiapp.core.models.catalog import CatalogEntry
 from tuiapp.core.models.shape import ModelShape
 from tuiapp.core.presets import presets_dir
@@ -18,11 +18,13 @@ from tuiapp.core.presets import presets_dir
 def _hyperparams(data: dict) -> list:
     """Every method x task combination applies cleanly to a minimal config."""
     base = {"model": {"name_or_path": "org/m"}}
-    return [
+    configs = [
         apply_preset(FTConfig.model_validate({**base, "method": method, "task": task}))
         for method in choices(Method)
         for task in choices(Task)
     ]
+    assert profile_names()[0] == "recommended" and set(profile_names()) == set(data["profiles"])
+    return configs + [apply_profile(config, name) for config in configs for name in profile_names()]
 
 
 def _models(data: dict) -> list:
@@ -59,3 +61,11 @@ def test_task_values_override_method_values() -> None:
     assert config.training.learning_rate == 5e-6  # DPO's rate, not the adapter's 2e-4
     assert config.training.optimizer == "paged_adamw_8bit"  # the method's optimizer stays
     assert (config.lora.r, config.lora.alpha) == (16, 32)
+
+
+def test_low_memory_profile_keeps_the_effective_batch() -> None:
+    config = FTConfig.model_validate({"model": {"name_or_path": "m"}, "training": {"micro_batch_size": 4}})
+    low = apply_profile(config, "low_memory")
+    assert low.training.micro_batch_size == 1 and low.training.grad_accum == 32
+    assert low.training.effective_batch_size == config.training.effective_batch_size
+    assert apply_profile(apply_profile(config, "quick_check"), "recommended").training.max_steps is None

@@ -53,6 +53,21 @@ async def test_cached_models_are_listed_completed_and_resolved_offline(tmp_path,
         assert screen.model.shape.num_layers == 3
 
 
+async def test_tab_completes_a_catalogue_id_then_moves_focus(tmp_path) -> None:
+    app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await to_model_screen(pilot)
+        query = screen.query_one("#model-query", Input)
+        await pilot.press(*"meta-llama/Llama-3.2-1")
+        await pilot.pause()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert query.value == "meta-llama/Llama-3.2-1B-Instruct" and query.has_focus
+        await pilot.press("tab")  # nothing left to complete: Tab moves on, as everywhere else
+        await pilot.pause()
+        assert query.value == "meta-llama/Llama-3.2-1B-Instruct" and not query.has_focus
+
+
 async def test_unknown_model_is_a_message_not_a_crash(tmp_path) -> None:
     app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path)
     async with app.run_test() as pilot:

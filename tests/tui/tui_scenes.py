@@ -111,5 +111,11 @@ SCENES: dict[str, Scene] = {
     ),
     "dataset_preview": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", *TO_TABS)),
     "dataset_tokens": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", *TO_TABS, "right")),
+    "hyperparams": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", "ctrl+n")),
 }
 SIZES = ((80, 24), (120, 40))
+
+# ---- Training dashboard (step 4): recorded runs replayed with a frozen clock and scripted GPUs ----
+from training_scenes import TRAINING_SCENES  # noqa: E402
+
+SCENES.update(TRAINING_SCENES)

@@ -12,7 +12,16 @@ from tuiapp.cli.safety import run_safely
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; each subcommand module adds its own parser."""
-    from tuiapp.cli import check_command, data_command, gpu_command, plan_command, runs_command, train_command
+    from tuiapp.cli import (
+        attach_command,  # step 4: the live Training dashboard
+        check_command,
+        data_command,
+        demo_command,
+        gpu_command,
+        plan_command,
+        runs_command,
+        train_command,
+    )
 
     parser = argparse.ArgumentParser(
         prog="ftwizard",
@@ -32,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_command.register(commands)
     train_command.register(commands)
     runs_command.register(commands)
+    attach_command.register(commands)
+    demo_command.register(commands)
     return parser
 
 

@@ -29,3 +29,24 @@ def preset_changes(method: str, task: str) -> dict[str, Any]:
 def apply_preset(config: FTConfig) -> FTConfig:
     """The config with the preset for its own method and task applied (validated)."""
     return with_changes(config, preset_changes(config.method, config.task))
+
+
+def profile_names() -> list[str]:
+    """The named profiles in presets/hyperparams.yaml, in file order ("recommended" first)."""
+    return list(read_preset("hyperparams.yaml").get("profiles", {}))
+
+
+def apply_profile(config: FTConfig, name: str) -> FTConfig:
+    """The config with its method and task presets, then the named profile, applied (validated).
+
+    The effective batch (micro-batch x grad_accum) is kept when the profile changes only the micro-batch.
+    """
+    profile = read_preset("hyperparams.yaml")["profiles"][name]
+    changes = preset_changes(config.method, config.task)
+    changes.update({f"{section}.{key}": value for section, values in profile.items() for key, value in values.items()})
+    micro = changes.get("training.micro_batch_size")
+    if micro and "training.grad_accum" not in changes:
+        changes["training.grad_accum"] = max(1, config.training.effective_batch_size // micro)
+    if "training.max_steps" not in changes:
+        changes["training.max_steps"] = None
+    return with_changes(config, changes)

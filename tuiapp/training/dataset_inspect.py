@@ -27,12 +27,12 @@ CHARS_PER_TOKEN = 4  # the rough rule used when no tokenizer can be loaded
 
 
 def _records(request: InspectRequest, report: ReadReport) -> Iterator[Record]:
-    if Path(request.source).expanduser().exists():
+    from tuiapp.training.trl_dataset import hub_records, is_local_source
+
+    if is_local_source(request.source):  # a missing one raises a DataError naming the path
         from tuiapp.core.data.sources import read_records
 
         return read_records(Path(request.source).expanduser(), skip_bad=request.skip_bad, report=report)
-    from tuiapp.training.trl_dataset import hub_records
-
     return hub_records(request.source, request.config_name, request.split, limit=request.limit, streaming=True)
 
 
@@ -56,6 +56,9 @@ def _detect(request: InspectRequest, records: list[Record]) -> Any:
 
 def _load_tokenizer(request: InspectRequest) -> Any:
     from transformers import AutoTokenizer
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()  # "sequence longer than the model max" is what the statistics report
 
     try:
         return AutoTokenizer.from_pretrained(request.model, trust_remote_code=request.trust_remote_code)

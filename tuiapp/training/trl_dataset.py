@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from tuiapp.core.config import FTConfig
 
 DETECT_SAMPLE = 200
+FEATURE_SAMPLE = 1000  # rows a large source's columns and their types are taken from
 
 
 def _hub_error(dataset_id: str, exc: Exception) -> DataError:
@@ -61,16 +62,25 @@ def hub_records(
         raise _hub_error(dataset_id, exc) from None
 
 
+def is_local_source(source: str) -> bool:
+    """Whether `source` means a local file or folder: one that exists, a data file's name or a path.
+
+    Anything else is a Hub id, dots included (teknium/OpenHermes-2.5), so a mistyped file name is reported
+    as a missing file rather than as a Hub dataset that cannot be found.
+    """
+    from tuiapp.core.data.sources import is_supported
+
+    path = Path(source).expanduser()
+    return path.exists() or is_supported(path) or source.startswith((".", "/", "~"))
+
+
 def source_records(config: FTConfig, report: ReadReport, *, split: str | None = None) -> Iterator[Record]:
     """The raw rows of the configured source: a local file or folder, else a Hub dataset id."""
     from tuiapp.core.data.sources import read_records
 
     assert config.dataset is not None
-    path = Path(config.dataset.source).expanduser()
-    if path.exists():
-        return read_records(path, skip_bad=config.dataset.skip_bad, report=report)
-    if path.suffix or config.dataset.source.startswith((".", "/", "~")):
-        raise DataError(f"{config.dataset.source}: no such file or folder")
+    if is_local_source(config.dataset.source):  # a missing one raises a DataError naming the path
+        return read_records(config.dataset.source, skip_bad=config.dataset.skip_bad, report=report)
     return hub_records(config.dataset.source, config.dataset.config_name, split or config.dataset.split)
 
 
@@ -116,18 +126,78 @@ def _rows(config: FTConfig, split: str | None, counts: DropCount) -> Iterator[di
     counts.duplicates = repeats.count if repeats else 0
 
 
+def _nested_feature(values: list[Any]) -> Any:
+    """List(Json()) for a column of message lists, Json() for other nested or mixed values, else None."""
+    from datasets import Json, List
+
+    present = [value for value in values if value is not None]
+    if present and all(isinstance(v, list) and all(isinstance(item, dict) for item in v) for v in present):
+        return List(Json())
+    return Json() if any(isinstance(value, dict | list) for value in present) else None
+
+
+def row_features(rows: list[dict[str, Any]]) -> Any:
+    """Features for every column of `rows` (`Dataset.from_list` keeps only the first row's), nested values as
+    JSON: Arrow would otherwise give each turn every key some other turn has, as None (`tools` of one row,
+    `tool_calls: None` on a user turn, which templates such as Llama 3's read as a tool call)."""
+    from datasets import Dataset, Features
+
+    table = {column: [row.get(column) for row in rows] for column in dict.fromkeys(k for row in rows for k in row)}
+    nested = {column: _nested_feature(values) for column, values in table.items()}
+    plain = {column: values for column, values in table.items() if nested[column] is None}
+    inferred = Dataset.from_dict(plain, on_mixed_types="use_json").features
+    return Features({column: nested[column] or inferred[column] for column in table})
+
+
+def _rows_with(
+    columns: tuple[str, ...], config: FTConfig, split: str | None, counts: DropCount
+) -> Iterator[dict[str, Any]]:
+    for row in _rows(config, split, counts):
+        yield {column: row.get(column) for column in columns}
+
+
 def _build(config: FTConfig, split: str | None, counts: DropCount) -> Dataset:
+    from contextlib import closing
+    from itertools import islice
+
     from datasets import Dataset
 
-    rows = list(_rows(config, split, counts)) if _small(config) else None
-    if rows is not None:
-        dataset = Dataset.from_list(rows) if rows else None
-    else:  # a large source: stream through the Arrow cache instead of a Python list
-        dataset = Dataset.from_generator(_rows, gen_kwargs={"config": config, "split": split, "counts": counts})
+    dataset = None
+    if _small(config):
+        rows = list(_rows(config, split, counts))
+        if rows:
+            features = row_features(rows)
+            dataset = Dataset.from_dict({c: [row.get(c) for row in rows] for c in features}, features=features)
+    else:  # a large source: stream through the Arrow cache instead of a Python list; columns from a sample
+        probe = DropCount()
+        with closing(_rows(config, split, probe)) as head:
+            sample = list(islice(head, FEATURE_SAMPLE))
+        if sample:
+            features = row_features(sample)
+            # a tuple: `datasets` splits list arguments into shards, one generator call per item
+            kwargs = {"columns": tuple(features), "config": config, "split": split, "counts": counts}
+            fingerprint = _fingerprint(config, split)
+            dataset = Dataset.from_generator(_rows_with, features=features, gen_kwargs=kwargs, fingerprint=fingerprint)
+        else:  # every row was dropped: report what the sample saw
+            counts.dropped, counts.dropped_count = probe.dropped, probe.dropped_count
     if dataset is None or len(dataset) == 0:
         example = f" (e.g. {counts.dropped[0].where}: {counts.dropped[0].reason})" if counts.dropped else ""
         raise DataError(f"{config.dataset.source} has no rows to train on{example}")  # type: ignore[union-attr]
     return dataset
+
+
+def _fingerprint(config: FTConfig, split: str | None) -> str:
+    """The Arrow cache's key: the dataset settings, the task and each local file's size and modification time,
+    so an edited file is converted again (`datasets` would otherwise reuse the rows of the first run)."""
+    import hashlib
+    import json
+
+    assert config.dataset is not None
+    path = Path(config.dataset.source).expanduser()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+    stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    settings = {"dataset": config.dataset.model_dump(), "task": config.task, "split": split, "files": stats}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def _small(config: FTConfig) -> bool:
@@ -143,6 +213,11 @@ def _small(config: FTConfig) -> bool:
 def build_trl_datasets(config: FTConfig) -> tuple[Dataset, Dataset | None, DropCount]:
     """(train, eval or None, what was dropped): eval is `dataset.eval_split` or `eval_size` rows carved out."""
     assert config.dataset is not None
+    if config.dataset.eval_split and is_local_source(config.dataset.source):
+        raise DataError(
+            f"dataset.eval_split ({config.dataset.eval_split}) names a Hub split, but {config.dataset.source} is a "
+            "local file or folder, which has one split: clear eval_split and set dataset.eval_size instead"
+        )
     counts = DropCount()
     train = _build(config, None, counts)
     if config.dataset.eval_split:

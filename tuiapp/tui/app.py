@@ -5,20 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
 from tuiapp import __version__
-from tuiapp.core.config import save_config
+from tuiapp.core.config import FTConfig, save_config
 from tuiapp.core.crash_log import one_line
 from tuiapp.core.data.inspect_job import inspection_events
+from tuiapp.core.demo import demo_config, ensure_demo_model
 from tuiapp.core.estimate.at_length import memory_line
+from tuiapp.core.estimate.schedule_line import schedule_line
 from tuiapp.core.hardware import GpuSpec, HardwareProfile, detect_hardware
 from tuiapp.core.models.resolve import ResolvedModel
+from tuiapp.core.runs.launcher import launch_worker, prepare_run
+from tuiapp.core.runs.layout import RunPaths
+from tuiapp.core.user_error import UserError
 from tuiapp.tui.screens.dataset_screen import DatasetScreen, Inspector
 from tuiapp.tui.screens.hardware_screen import HardwareScreen
+from tuiapp.tui.screens.hyperparams_screen import HyperparamsScreen
 from tuiapp.tui.screens.method_screen import MethodScreen
 from tuiapp.tui.screens.model_screen import ModelScreen
+from tuiapp.tui.screens.training_screen import TrainingScreen
 
 
 class FTWizardApp(App[None]):
@@ -36,8 +44,11 @@ class FTWizardApp(App[None]):
         resolve: Callable[[str], ResolvedModel] | None = None,
         save_dir: Path | None = None,
         inspect: Inspector = inspection_events,
+        launch: Callable[[RunPaths], object] = launch_worker,
+        run_dir: Path | None = None,  # open straight on this run's Training screen (ftwizard attach)
     ) -> None:
         super().__init__()
+        self._run_dir, self._launch = run_dir, launch
         self._resolve, self._save_dir, self._inspect = resolve, save_dir, inspect
         self._model: ResolvedModel | None = None
         self._profile: HardwareProfile | None = None
@@ -57,7 +68,25 @@ class FTWizardApp(App[None]):
 
     def on_mount(self) -> None:
         self.title = f"ftwizard {__version__}"
+        if self._run_dir is not None:  # ftwizard attach RUN
+            self.push_screen(TrainingScreen(self._run_dir))
+            return
         self.push_screen(HardwareScreen(detected=self._hardware, target=self._target, detect=self._detect))
+
+    def on_hardware_screen_demo_requested(self) -> None:
+        self.notify("Building the tiny demo model and starting the run…", title="CPU demo", timeout=4)
+        self.start_demo()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="demo")
+    def start_demo(self) -> None:
+        """Build the demo model (a child process) and launch its run; then show the dashboard."""
+        try:
+            paths = prepare_run(demo_config(ensure_demo_model()))
+            self._launch(paths)
+        except UserError as exc:
+            self.call_from_thread(self.notify, str(exc), title="Cannot start the demo", severity="error")
+            return
+        self.call_from_thread(self.push_screen, TrainingScreen(paths.root))
 
     def on_hardware_screen_chosen(self, message: HardwareScreen.Chosen) -> None:
         self._profile = message.profile
@@ -74,8 +103,32 @@ class FTWizardApp(App[None]):
         )
 
     def on_dataset_screen_chosen(self, message: DatasetScreen.Chosen) -> None:
-        """Until the training step lands, the wizard ends here by saving the finished config."""
+        gpu = self._profile.primary_gpu if self._profile else None
+        stats = message.stats
+        self.push_screen(
+            HyperparamsScreen(
+                message.config,
+                self._model,
+                free_bytes=gpu.free_bytes if gpu else None,
+                schedule=lambda config: schedule_line(config, self._model.shape, stats, gpu),
+                bf16=gpu.bf16 if gpu else True,
+                save=lambda config: str(self._save_config(config)),
+            )
+        )
+
+    def on_hyperparams_screen_chosen(self, message: HyperparamsScreen.Chosen) -> None:
+        """Save the config next to the user's work, start the detached worker, watch it train."""
         config = message.config
+        saved = self._save_config(config)
+        try:
+            paths = prepare_run(config, base=Path.cwd())  # where relative dataset paths were typed
+            self._launch(paths)
+        except UserError as exc:
+            self.notify(str(exc), title="Cannot start training", severity="error")
+            return
+        self.notify(f"Config saved to {saved}; the run lives in {paths.root}", title="Training started")
+        self.push_screen(TrainingScreen(paths.root))
+
+    def _save_config(self, config: FTConfig) -> Path:
         name = config.model.name_or_path.rstrip("/").rsplit("/", 1)[-1].lower()
-        path = save_config(config, (self._save_dir or Path.cwd()) / f"{name}-{config.method}.yaml")
-        self.notify(f"Saved {path}; check it with `ftwizard check {path.name}`", title="Config saved")
+        return save_config(config, (self._save_dir or Path.cwd()) / f"{name}-{config.method}.yaml")

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tuiapp.core.config.choices import TASK_FORMATS
-from tuiapp.core.data.formats import FORMAT_SHAPES, apply_columns, as_label, is_messages, row_format
+from tuiapp.core.data.formats import apply_columns, as_label, brief, is_messages, not_fitting, row_format
 from tuiapp.core.data.records import DataError, Record, SkippedRow
 
 SHAREGPT_ROLES = {
@@ -32,8 +32,11 @@ SHAREGPT_ROLES = {
 }
 ROLES = {"system", "developer", "user", "assistant", "tool"}
 TURN_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "thinking", "reasoning_content")
-# Extra columns GRPO passes to reward functions; TRL drops these names, so we rename or skip them.
+# Extra columns GRPO passes to reward functions; TRL drops these names, so we rename or skip them. The second set
+# are keyword arguments TRL 1.x passes reward functions itself: a column named so would fail the first reward
+# call (prompts, completions) or be silently replaced by TRL's value.
 GRPO_RESERVED = {"prompt", "completion", "completion_ids", "messages"}
+GRPO_RESERVED |= {"prompts", "completions", "trainer_state", "log_extra", "log_metric", "environments"}
 
 
 class RowProblem(ValueError):
@@ -44,7 +47,7 @@ def _text(row: dict[str, Any], key: str) -> str:
     value = row.get(key)
     if value is None or (isinstance(value, float) and value != value):  # missing, null or a NaN from a table
         raise RowProblem(f"no `{key}`")
-    if not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):  # true/false is no text
         raise RowProblem(f"`{key}` is a {type(value).__name__}, not text")
     text = str(value)
     if not text.strip():
@@ -54,8 +57,8 @@ def _text(row: dict[str, Any], key: str) -> str:
 
 def _turn(turn: dict[str, Any], index: int) -> dict[str, Any]:
     role = turn.get("role")
-    if role not in ROLES:
-        raise RowProblem(f"turn {index + 1} has role {role!r}; expected one of {', '.join(sorted(ROLES))}")
+    if not isinstance(role, str) or role not in ROLES:
+        raise RowProblem(f"turn {index + 1} has role {brief(role)}; expected one of {', '.join(sorted(ROLES))}")
     out = {key: turn[key] for key in TURN_KEYS if turn.get(key) is not None}
     content = turn.get("content")
     if content is None and not turn.get("tool_calls"):
@@ -86,7 +89,7 @@ def _sharegpt_messages(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         speaker = str(turn.get("from", "")).strip().lower()
         role = SHAREGPT_ROLES.get(speaker)
         if role is None:
-            raise RowProblem(f"turn {i + 1} is from {speaker!r}; expected human, gpt or system")
+            raise RowProblem(f"turn {i + 1} is from {brief(speaker)}; expected human, gpt or system")
         turns.append({"role": role, "content": turn.get("value")})
     return clean_messages(turns, "conversations")
 
@@ -112,44 +115,71 @@ def _sft(row: dict[str, Any], fmt: str) -> list[dict[str, Any]]:
         prompt.append({"role": "user", "content": question})
         return [{"prompt": prompt, "completion": [{"role": "assistant", "content": _text(row, "output")}]}]
     if fmt == "prompt_completion":
-        prompt = _text_or_messages(row, "prompt", needs_answer=False)
+        prompt = _ends_a_prompt(_text_or_messages(row, "prompt", needs_answer=False))
         completion = _text_or_messages(row, "completion", needs_answer=True)
-        if isinstance(prompt, list) != isinstance(completion, list):
-            raise RowProblem("`prompt` and `completion` mix plain text and message lists")
+        _same_kind(("prompt", prompt), ("completion", completion))
         return [{"prompt": prompt, "completion": completion}]
     return [{"text": _text(row, "text")}]
 
 
 def _common_prefix(chosen: Any, rejected: Any) -> int:
-    """How many leading turns (or characters, ending at a space) chosen and rejected share."""
+    """How many leading turns chosen and rejected share, or for text how many characters up to the last space
+    before they differ (the space stays with the answers, as TRL's `extract_prompt` keeps it)."""
     count = 0
     for a, b in zip(chosen, rejected, strict=False):
         if a != b:
             break
         count += 1
     if isinstance(chosen, str):
-        count = chosen.rfind(" ", 0, count) + 1 if count < min(len(chosen), len(rejected)) else count
+        count = max(chosen.rfind(" ", 0, count), 0)
     return count
 
 
+def _ends_a_prompt(prompt: Any) -> Any:
+    """The prompt, if it is text or turns that end where a model answers (TRL refuses a system turn last)."""
+    if isinstance(prompt, list) and prompt[-1]["role"] not in ("user", "tool", "assistant"):
+        raise RowProblem(f"`prompt` ends with a {prompt[-1]['role']} turn; it must end with the user's turn")
+    return prompt
+
+
+def _same_kind(first: tuple[str, Any], second: tuple[str, Any]) -> None:
+    """Raise unless both values are text or both are message lists."""
+    if isinstance(first[1], list) != isinstance(second[1], list):
+        raise RowProblem(f"`{first[0]}` and `{second[0]}` mix plain text and message lists")
+
+
 def preference_triple(row: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """(prompt, chosen, rejected), splitting an implicit prompt off the start chosen and rejected share."""
+    """(prompt, chosen, rejected), splitting an implicit prompt off the start chosen and rejected share.
+
+    A text `prompt` next to message-list answers (UltraFeedback's layout) is the same prompt written out
+    again: the answers' shared turns are used, or the text as one user turn when they share none.
+    """
     chosen = _text_or_messages(row, "chosen", needs_answer=False)
     rejected = _text_or_messages(row, "rejected", needs_answer=False)
-    if isinstance(chosen, list) != isinstance(rejected, list):
-        raise RowProblem("`chosen` and `rejected` mix plain text and message lists")
-    if row.get("prompt") is not None:
-        prompt = _text_or_messages(row, "prompt", needs_answer=False)
-        if isinstance(prompt, list) != isinstance(chosen, list):
-            raise RowProblem("`prompt` and `chosen` mix plain text and message lists")
-        return prompt, chosen, rejected
+    _same_kind(("chosen", chosen), ("rejected", rejected))
+    if chosen == rejected:
+        raise RowProblem("`chosen` and `rejected` are identical")
+    prompt = _text_or_messages(row, "prompt", needs_answer=False) if row.get("prompt") is not None else None
+    if prompt is not None and not (isinstance(prompt, str) and isinstance(chosen, list)):
+        _same_kind(("prompt", prompt), ("chosen", chosen))
+        return _ends_a_prompt(prompt), chosen, rejected
     shared = _common_prefix(chosen, rejected)
     if isinstance(chosen, list):
         while shared and chosen[shared - 1]["role"] == "assistant":
             shared -= 1  # the prompt ends before the answers start
+        if not shared and prompt is not None:
+            return [{"role": "user", "content": prompt}], chosen, rejected
+        if not shared:
+            raise RowProblem("`chosen` and `rejected` share no prompt turns and there is no `prompt`")
+        if chosen[shared - 1]["role"] == "system":
+            raise RowProblem(
+                f"`chosen` and `rejected` differ at turn {shared + 1}, before their answers: "
+                "they are not two answers to one prompt"
+            )
     prompt, chosen, rejected = chosen[:shared], chosen[shared:], rejected[shared:]
-    if not chosen or not rejected:
-        raise RowProblem("`chosen` and `rejected` are identical")
+    for name, answer in (("chosen", chosen), ("rejected", rejected)):
+        if not answer:
+            raise RowProblem(f"`{name}` has no answer after the prompt it shares with the other")
     return prompt, chosen, rejected
 
 
@@ -162,9 +192,10 @@ def _kto(row: dict[str, Any], fmt: str) -> list[dict[str, Any]]:
         ]
     label = as_label(row.get("label"))
     if label is None:
-        raise RowProblem(f"`label` is {row.get('label')!r}; expected true or false")
-    prompt = _text_or_messages(row, "prompt", needs_answer=False)
+        raise RowProblem(f"`label` is {brief(row.get('label'))}; expected true or false")
+    prompt = _ends_a_prompt(_text_or_messages(row, "prompt", needs_answer=False))
     completion = _text_or_messages(row, "completion", needs_answer=False)
+    _same_kind(("prompt", prompt), ("completion", completion))
     return [{"prompt": prompt, "completion": completion, "label": label}]
 
 
@@ -175,7 +206,8 @@ def _grpo(row: dict[str, Any], fmt: str) -> list[dict[str, Any]]:
         last_user = max((i for i, t in enumerate(turns) if t["role"] == "user"), default=None)
         if last_user is None:
             raise RowProblem("`messages` has no user turn to prompt with")
-        answer = " ".join(str(t["content"]) for t in turns[last_user + 1 :] if t["role"] == "assistant")
+        later = [str(t["content"]).strip() for t in turns[last_user + 1 :] if t["role"] == "assistant"]
+        answer = " ".join(text for text in later if text)  # tool-call turns have no text
         if answer:
             extras.setdefault("reference_completion", answer)
         return [{"prompt": turns[: last_user + 1], **extras}]
@@ -190,8 +222,7 @@ def convert_row(row: dict[str, Any], fmt: str, task: str) -> list[dict[str, Any]
     found = row_format(row)
     fits = found == fmt or (fmt == "prompt_completion" and found == "kto") or (fmt == "prompt_only" and "prompt" in row)
     if not fits:
-        wanted = FORMAT_SHAPES[fmt]
-        raise RowProblem(f"looks like {found}, not {fmt}" if found else f"does not have {wanted}")
+        raise RowProblem(f"looks like {found}, not {fmt}" if found else not_fitting(row, fmt))
     if task in ("dpo", "orpo"):
         return [dict(zip(("prompt", "chosen", "rejected"), preference_triple(row), strict=True))]
     if task == "kto":

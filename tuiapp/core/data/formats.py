@@ -24,6 +24,18 @@ FORMAT_SHAPES: dict[str, str] = {
     "prompt_only": "only a `prompt` (and extra columns such as `answer` for reward functions)",
 }
 
+# The columns each format cannot do without, in the order messages name them.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "messages": ("messages",),
+    "sharegpt": ("conversations",),
+    "alpaca": ("instruction", "output"),
+    "prompt_completion": ("prompt", "completion"),
+    "text": ("text",),
+    "preference": ("chosen", "rejected"),
+    "kto": ("prompt", "completion", "label"),
+    "prompt_only": ("prompt",),
+}
+
 # Common column names in the wild and the name each format expects, offered as `--map` suggestions.
 SYNONYMS: dict[str, str] = {
     "question": "instruction",
@@ -83,6 +95,12 @@ def as_label(value: Any) -> bool | None:
     if isinstance(value, str):
         return LABEL_WORDS.get(value.strip().lower())
     return None
+
+
+def brief(value: Any, limit: int = 40) -> str:
+    """`repr(value)`, cut to `limit` characters, for naming a bad value in a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _is_text_or_messages(value: Any) -> bool:
@@ -155,6 +173,57 @@ def mapping_suggestions(columns: Sequence[str]) -> list[str]:
     return out
 
 
+def missing_fields(columns: Sequence[str], fmt: str) -> list[str]:
+    """The columns `fmt` needs that are not among `columns`."""
+    return [name for name in REQUIRED_FIELDS[fmt] if name not in columns]
+
+
+def closest_format(columns: Sequence[str]) -> tuple[str, list[str]] | None:
+    """(format, its missing columns) for the format whose needed columns are most nearly present, or None.
+
+    Only formats that are missing something and have at least one of their columns count: a row that has
+    every needed column but still fits no format has values of the wrong shape, not missing fields.
+    """
+    ranked = []
+    for fmt, needed in REQUIRED_FIELDS.items():
+        missing = missing_fields(columns, fmt)
+        if missing and len(missing) < len(needed):
+            ranked.append((len(missing) / len(needed), len(missing), fmt, missing))
+    if not ranked:
+        return None
+    _, _, fmt, missing = min(ranked)
+    return fmt, missing
+
+
+def missing_hint(columns: Sequence[str]) -> str:
+    """Why rows with these columns fit no format: the fields the nearest format misses, or a wrong shape."""
+    complete = [fmt for fmt in REQUIRED_FIELDS if not missing_fields(columns, fmt)]
+    if complete:
+        fmt = complete[0]
+        return f"; the rows have {_names(REQUIRED_FIELDS[fmt])}, but not in the shape {fmt} needs: {FORMAT_SHAPES[fmt]}"
+    closest = closest_format(columns)
+    if closest is None:
+        return ""
+    fmt, missing = closest
+    return f"; they look like {fmt} rows without {_names(missing)} ({fmt} needs {_names(REQUIRED_FIELDS[fmt])})"
+
+
+def not_fitting(row: dict[str, Any], fmt: str) -> str:
+    """Why a row does not fit `fmt`: the columns it misses, or the shape its columns should have."""
+    missing = missing_fields([str(key) for key in row], fmt)
+    needed = _names(REQUIRED_FIELDS[fmt])
+    if fmt == "kto" and not missing and as_label(row["label"]) is None:
+        return f"`label` is {brief(row['label'])}; KTO labels are true or false (or 1/0, yes/no)"
+    if missing:
+        return f"no {_names(missing)} ({fmt} rows need {needed})"
+    return f"has {needed}, but not in the shape {fmt} needs: {FORMAT_SHAPES[fmt]}"
+
+
+def _names(names: Sequence[str]) -> str:
+    quoted = [f"`{name}`" for name in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
 def _rows_word(count: int, total: int) -> str:
     return f"all {total} sampled rows" if count == total else f"{count} of {total} sampled rows"
 
@@ -174,7 +243,7 @@ def detect_format(rows: Sequence[Any]) -> Detection:
         return Detection(
             None,
             0.0,
-            f"no known format fits the columns {shown}{hint}. Known formats: "
+            f"no known format fits the columns {shown}{missing_hint(columns)}{hint}. Known formats: "
             + "; ".join(f"{name}: {shape}" for name, shape in FORMAT_SHAPES.items()),
             counts={},
             columns=columns,
@@ -189,7 +258,9 @@ def detect_format(rows: Sequence[Any]) -> Detection:
             f"mixed formats: {hits} rows look like {fmt} but {listed}; rows that do not fit {fmt} will be dropped"
         )
     if counts.get(None):
-        problems.append(f"{counts[None]} sampled rows fit no format (missing or empty columns); they will be dropped")
+        misfit = next(row for row in rows if row_format(row) is None)
+        why = not_fitting(misfit, fmt) if isinstance(misfit, dict) else "not an object"
+        problems.append(f"{counts[None]} sampled rows fit no format (e.g. {why}); they will be dropped")
     explanation = f"{_rows_word(hits, total)} have {FORMAT_SHAPES[fmt]}"
     return Detection(
         fmt,

@@ -116,13 +116,13 @@ def layer_activations(
     running = 2 * FP32 * hidden + 2 * stream * hidden
     first_layer_saving = 0.0
     if not full:
-        mask = 1 if setup.lora_dropout > 0 else 0
+        dropout_mask = 1 if setup.lora_dropout > 0 else 0  # a byte per value (CUDA's fused dropout)
         for spec, copies in _per_layer(targets, shape.num_layers):
-            saved += copies * ((mask + compute) * spec.in_features + compute * setup.lora_r)
+            saved += copies * ((dropout_mask + compute) * spec.in_features + compute * setup.lora_r)
             running = max(running, _lora_running(spec, setup, compute, stream) + 2 * stream * hidden)
             if spec.name in ATTENTION_INPUTS:
-                first_layer_saving += copies * mask * spec.in_features
-        running = max(running, 2 * stream * max(shape.intermediate_size, shape.shared_expert_intermediate_size))
+                first_layer_saving += copies * dropout_mask * spec.in_features
+        running = max(running, _mlp_backward(shape, setup, targets, compute, stream, dropout_mask))
         first_layer_saving += FP32 * hidden + RMS_PER_ROW
     return LayerActivations(
         saved=saved + masked * shape.sliding_window_layers / shape.num_layers,
@@ -133,15 +133,31 @@ def layer_activations(
     )
 
 
+def _mlp_backward(
+    shape: ModelShape, setup: TrainingSetup, targets: list[LinearSpec], compute: int, stream: int, dropout_mask: int
+) -> float:
+    """The backward of act(gate) * up: the product's gradient and the two gradients it makes, in the
+    stream's dtype, on top of what the layer saved, less what a LoRA on down_proj saved (its backward
+    has run and freed it by then)."""
+    widest = max(shape.intermediate_size, shape.shared_expert_intermediate_size)
+    down_saved = sum(
+        copies * ((dropout_mask + compute) * spec.in_features + compute * setup.lora_r)
+        for spec, copies in _per_layer(targets, shape.num_layers)
+        if spec.name == "down_proj"
+    )
+    return 3 * stream * widest - down_saved
+
+
 def _lora_running(spec: LinearSpec, setup: TrainingSetup, compute: int, stream: int) -> float:
-    """PEFT's LoRA path: the input cast to the adapter's fp32, dropout's fp32 output; down_proj's input
-    (the MLP product) is alive then too, as nothing else keeps it."""
+    """PEFT's LoRA path: the input cast to the adapter's fp32, dropout's fp32 output, and the base
+    layer's output (in the input's dtype) waiting for the adapter's to be added; down_proj's input (the
+    MLP product) is alive then too, as nothing else keeps it."""
     width = spec.in_features
     input_dtype = compute if spec.name == "o_proj" else stream
     held = input_dtype * width if spec.name.endswith("down_proj") else 0
     cast = FP32 * width if input_dtype != FP32 else 0
     dropout = FP32 * width if setup.lora_dropout > 0 else 0
-    return held + cast + dropout
+    return held + cast + dropout + input_dtype * spec.out_features
 
 
 def head_saved(shape: ModelShape, setup: TrainingSetup, compute: int) -> float:

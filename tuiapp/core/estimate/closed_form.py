@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tuiapp.core.models.shape import LinearSpec, ModelShape
 
 DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
+FP32_BYTES = DTYPE_BYTES["fp32"]
 NF4_BYTES_PER_VALUE = 0.5  # two 4-bit values per byte
 BLOCK_4BIT = 64  # values per absmax block in bitsandbytes' 4-bit quantization
 DOUBLE_QUANT_BLOCK = 256  # absmax values per second-level fp32 scale with double quantization
@@ -201,7 +202,9 @@ def estimate_memory(shape: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
             "gradients": head_grad,
         }
     if checkpointing:  # one layer recomputed: its saved activations come back
-        busy = layer.saved_max * tokens + running
+        # In an fp32 stream the input norm's fp32 input is the layer's input, which the checkpoint keeps.
+        shared_input = FP32_BYTES * hidden if stream == FP32_BYTES else 0
+        busy = (layer.saved_max - shared_input) * tokens + running
         last, first = kept, (stream * hidden + layer.mask) * tokens
         casts_now = casts / layers
     else:

@@ -15,6 +15,10 @@ from tuiapp.core.user_error import UserError
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(g|gb|gib)?\s*$", re.IGNORECASE)
 _NOISE = ("nvidia", "geforce", "tesla")
+_SIZE_WORD = re.compile(r"^\d+gi?b?$")  # "80gb", "144g" inside a reported name
+# Words in a reported name that do not change the chip's throughput: form factor, memory kind, wording.
+_FORM_WORDS = ("pcie", "sxm", "sxm2", "sxm4", "sxm5", "hbm2", "hbm2e", "hbm3", "hbm3e")
+_IGNORED_WORDS = frozenset((*_FORM_WORDS, "generation", "edition", "workstation", "server"))
 
 
 class UnknownGpuError(UserError):
@@ -32,6 +36,9 @@ class GpuSpec(BaseModel):
     kind: Literal["consumer", "workstation", "datacenter", "generic"]
     aliases: tuple[str, ...] = ()
     notes: str | None = None
+    bf16_tflops: float | None = Field(default=None, gt=0)
+    """Spec-sheet dense BF16 tensor TFLOPS with FP32 accumulate (FP16 on cards without bf16); the
+    step-time estimate divides by a fraction of it. None when unknown (a GPU known only by its size)."""
 
     @field_validator("aliases", mode="before")
     @classmethod
@@ -120,3 +127,37 @@ def _by_name(query: str) -> GpuSpec:
     raise UnknownGpuError(
         f"unknown GPU '{query}'.{hint} See `ftwizard gpu --list`, or give a memory size such as 24GB."
     )
+
+
+def spec_for_name(name: str) -> GpuSpec | None:
+    """The catalogue entry for a name as the driver reports it ("NVIDIA A100-SXM4-80GB", "H100 80GB HBM3",
+    "GeForce RTX 4080 SUPER"), or None when no single entry fits.
+
+    Unlike resolve_gpu (a user's short query), every word of the reported name must be accounted for, so
+    "RTX 3060 Ti" or "RTX 4090 Laptop GPU" do not borrow a different card's figures; only the words in
+    _IGNORED_WORDS and memory sizes may be left over, and a size in the name must agree with the entry's.
+    """
+    reported = _words(name)
+    if not reported:
+        return None
+    sizes = {word for word in reported if _SIZE_WORD.match(word)}
+    found = {
+        spec for spec in gpu_catalog() for label in (spec.name, *spec.aliases) if _fits(_words(label), reported, sizes)
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def _words(text: str) -> set[str]:
+    words = set(re.split(r"[^a-z0-9]+", text.lower())) - {""}
+    return words - set(_NOISE)
+
+
+def _fits(label: set[str], reported: set[str], sizes: set[str]) -> bool:
+    """True when `label` (a catalogue name's words) covers every telling word of the reported name."""
+    label_sizes = {word for word in label if _SIZE_WORD.match(word)}
+    if sizes and label_sizes and not label_sizes <= sizes:
+        return False  # "A100-SXM4-40GB" is not the A100 80GB
+    if not (label - label_sizes) <= reported:
+        return False
+    leftover = reported - label
+    return all(word in _IGNORED_WORDS or _SIZE_WORD.match(word) for word in leftover)

@@ -1,7 +1,8 @@
 """Models already in the local Hugging Face cache, found by listing its folders (no huggingface_hub import).
 
-The hub cache keeps each repo in `models--{owner}--{name}/snapshots/{revision}/`; a model is listed when
-one of its snapshots holds a config.json, which is all ftwizard needs to size it offline.
+The hub cache keeps each repo in `models--{owner}--{name}/snapshots/{revision}/`, with `refs/main` naming
+the revision a plain download fetched. A model is listed when that snapshot holds a config.json: it is what
+resolving the id offline reads (huggingface_hub's try_to_load_from_cache), so every listed id resolves.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ def _expanded(path: str) -> Path:
 
 
 def _has_config(repo_folder: Path) -> bool:
+    """Whether the snapshot refs/main names holds a config.json (the ref read as huggingface_hub reads it)."""
     try:
-        return any((snapshot / "config.json").is_file() for snapshot in (repo_folder / "snapshots").iterdir())
-    except OSError:
+        revision = (repo_folder / "refs" / "main").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return False
+    return bool(revision) and (repo_folder / "snapshots" / revision / "config.json").is_file()
 
 
 def cached_model_ids(cache_dir: Path | None = None) -> tuple[str, ...]:

@@ -16,6 +16,8 @@ class EventFollower:
     is written by another process and may be cut short by a crash.
     """
 
+    parse = staticmethod(parse_event)  # decoded line -> event or None; a subclass may keep more kinds
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.offset = 0
@@ -38,7 +40,7 @@ class EventFollower:
             if not line.strip():
                 continue
             try:
-                event = parse_event(json.loads(line))
+                event = self.parse(json.loads(line))
             except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
                 event = None
             if event is None:

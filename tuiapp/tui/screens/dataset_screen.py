@@ -58,6 +58,7 @@ class DatasetScreen(StepScreen[None]):
         """The user moves on with this dataset (the config's dataset and max length are set)."""
 
         config: FTConfig
+        stats: TokenStats
 
     events: reactive[dict[str, Any]] = reactive(dict, always_update=True)
     position: reactive[int] = reactive(0)
@@ -262,8 +263,8 @@ class DatasetScreen(StepScreen[None]):
         self.app.push_screen(SourcePickerScreen(), chosen)
 
     def action_next(self) -> None:
-        request = self.events.get("request")
-        if "stats" not in self.events or request is None:
+        request, stats = self.events.get("request"), self._stats()
+        if stats is None or request is None:
             self.notify("Open a dataset and wait for its statistics first", severity="warning")
             return
         detected = self.events["detected"]["format"]
@@ -278,7 +279,7 @@ class DatasetScreen(StepScreen[None]):
                 "training.max_length": self.max_length,
             },
         )
-        self.post_message(self.Chosen(config))
+        self.post_message(self.Chosen(config, stats))
 
     def action_back(self) -> None:
         self.app.pop_screen()

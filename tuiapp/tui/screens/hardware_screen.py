@@ -29,6 +29,7 @@ class HardwareScreen(StepScreen[None]):
         Binding("d", "use_detected", "This machine"),
         Binding("r", "redetect", "Re-detect"),
         Binding("n", "next", "Next: model"),
+        Binding("c", "demo", "CPU demo"),
     ]
 
     @dataclass
@@ -36,6 +37,9 @@ class HardwareScreen(StepScreen[None]):
         """The user moves on, planning for this hardware."""
 
         profile: HardwareProfile
+
+    class DemoRequested(Message):
+        """The user wants to watch the tiny CPU demo train (`ftwizard demo`)."""
 
     detected: reactive[HardwareProfile | None] = reactive(None, recompose=True)
     target: reactive[GpuSpec | None] = reactive(None, recompose=True)
@@ -100,7 +104,8 @@ class HardwareScreen(StepScreen[None]):
             yield Static(
                 f"[b]No NVIDIA GPU found[/b]: {profile.no_gpu_reason}.\n"
                 "You can still plan for the GPU you will rent: press [b]t[/b] to pick one from the "
-                "catalogue (or start with [b]ftwizard --gpu 24GB[/b]).",
+                "catalogue (or start with [b]ftwizard --gpu 24GB[/b]), or press [b]c[/b] to watch a tiny "
+                "model train on this CPU in under a minute.",
                 id="no-gpu",
                 classes="notice warning",
             )
@@ -130,6 +135,9 @@ class HardwareScreen(StepScreen[None]):
     def action_next(self) -> None:
         if self.profile is not None:
             self.post_message(self.Chosen(self.profile))
+
+    def action_demo(self) -> None:
+        self.post_message(self.DemoRequested())
 
     def action_use_detected(self) -> None:
         self.target = None

@@ -31,10 +31,11 @@ if TYPE_CHECKING:
 
 class ModelScreen(StepScreen[None]):
     """Type an id or path (Tab completes from the local Hugging Face cache and the catalogue), or pick from
-    the list; `n` goes on."""
+    the list; Ctrl+N goes on."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        Binding("tab", "complete", "Complete", show=False),
         Binding("ctrl+n", "next", "Next: method", priority=True),
         Binding("down", "move(1)", "Next item", show=False),
         Binding("up", "move(-1)", "Previous item", show=False),
@@ -98,6 +99,16 @@ class ModelScreen(StepScreen[None]):
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options(self._options(event.value))
+
+    def action_complete(self) -> None:
+        """Tab takes the completion the input shows (as → does); with none, or elsewhere, it moves focus."""
+        query = self.query_one("#model-query", Input)
+        if query.has_focus and query.cursor_at_end:
+            typed = query.value
+            query.action_cursor_right()
+            if query.value != typed:
+                return
+        self.focus_next()
 
     def action_move(self, delta: int) -> None:
         move_highlight(self.query_one(OptionList), delta)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.markup import escape
@@ -24,7 +25,7 @@ def row_view(row: dict[str, Any] | None, position: int, total: int) -> Text:
         return Text("Open a dataset to see its rows as the model will see them.", style="dim")
     if "pieces" not in row:
         head = Text(f"Row {row['index'] + 1} of {total:,} (no tokenizer: shown as read)\n", style="bold")
-        return head + Text(str(row["raw"]))
+        return head + Text(json.dumps(row["raw"], indent=1, ensure_ascii=False, default=str))
     part = {"chosen": " · chosen answer", "prompt": " · prompt only: completions are generated"}.get(row["part"], "")
     head = Text(
         f"Row {row['index'] + 1} of {total:,}{part} · {row['tokens']} tokens, {row['loss_tokens']} learned "

@@ -70,22 +70,26 @@ def outcome_text(state: DashboardState, run_dir: Path) -> Text | None:
     """What the run's end means and what to do next; None while it trains."""
     final = state.final
     if isinstance(final, Completed):
-        text = Text(f"Completed at step {final.step}. Result: ", style="bold green")
+        text = Text()
+        text.append(f"Completed at step {final.step}. Result: ", style="bold green")
         text.append(", ".join(final.artifacts) or str(run_dir / "final"), style="green")
         return text
     if isinstance(final, Stopped):
         saved = f"checkpoint {Path(final.checkpoint).name}" if final.checkpoint else "no checkpoint yet"
         return Text(f"Stopped at step {final.step} ({saved}). Continue: ftwizard resume {run_dir.name}", "yellow")
     if isinstance(final, Failed):
-        text = Text(f"Failed ({final.reason}): {final.message}", style="bold red")
-        if final.hint:
-            text.append(f"\nFix: {final.hint}")
-        for line in final.traceback_tail[-2:]:
-            text.append(f"\n{line}", style="dim")
+        text = Text()
+        text.append(f"Failed ({final.reason}): {final.message}", style="bold red")
+        fixes = getattr(final, "fixes", None) or ([final.hint] if final.hint else [])
+        for number, fix in enumerate(fixes, start=1):
+            text.append(f"\nFix {number}: " if len(fixes) > 1 else "\nFix: ", style="bold")
+            text.append(fix)
+        text.append("\nThe whole traceback is in worker.log in the run directory (o shows its path).", style="dim")
         return text
     if state.phase == "died":
         return Text(
-            f"The worker ended without a final event (killed, or out of RAM). Log: {run_dir / 'worker.log'}\n"
+            "The worker ended without a final event (killed, or out of RAM); worker.log in the run directory "
+            "(o shows its path) says more.\n"
             f"Continue from the last checkpoint: ftwizard resume {run_dir.name}",
             style="red",
         )
@@ -116,7 +120,8 @@ class RunProgress(Widget):
         width = max(self.size.width - len(label), 4)
         done = (self.fraction or 0.0) * width
         full = int(done)
-        text = Text("━" * full, style="green" if self.fraction == 1 else "magenta")
+        text = Text()
+        text.append("━" * full, style="green" if self.fraction == 1 else "magenta")
         if full < width:
             text.append("╸" if done - full >= 0.5 else "━", style="magenta" if done - full >= 0.5 else "grey23")
             text.append("━" * (width - full - 1), style="grey23")

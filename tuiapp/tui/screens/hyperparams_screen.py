@@ -1,0 +1,219 @@
+"""Step 4: every training value in a validated form, with the batch, steps, time and peak memory kept live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Label, LoadingIndicator, Select, Static
+from textual.worker import Worker
+
+from tuiapp.core.config import FTConfig, with_changes
+from tuiapp.core.config.errors import ConfigError
+from tuiapp.core.config.form_fields import form_fields
+from tuiapp.core.config.lora_section import LoraSection
+from tuiapp.core.config.training_section import TrainingSection
+from tuiapp.core.estimate.exact_check import run_exact_check
+from tuiapp.core.estimate.from_config import estimate_config, setup_from_config
+from tuiapp.core.estimate.sim_request import simulation_request
+from tuiapp.core.hyperparam_presets import apply_profile, profile_names
+from tuiapp.core.models.resolve import ResolvedModel
+from tuiapp.core.units import GIB
+from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.widgets.config_field import ConfigField
+from tuiapp.tui.widgets.memory_bar import memory_bar
+
+ESTIMATE_DELAY_S = 0.15  # typing settles this long before the memory estimate is redrawn
+
+
+class HyperparamsScreen(StepScreen[None]):
+    """Tab through the fields; a bad value is marked and explained, and the last good config is kept."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+n", "next", "Next", priority=True),
+        Binding("ctrl+e", "exact", "Exact check", priority=True),
+        Binding("ctrl+s", "save", "Save config", priority=True),
+    ]
+
+    @dataclass
+    class Chosen(Message):
+        """The user goes on to train this config."""
+
+        config: FTConfig
+
+    config: reactive[FTConfig | None] = reactive(None, always_update=True)
+
+    def __init__(
+        self,
+        config: FTConfig,
+        model: ResolvedModel,
+        free_bytes: int | None,
+        schedule: Callable[[FTConfig], str],
+        bf16: bool = True,
+        exact: Callable[[dict[str, Any]], dict[str, Any]] = run_exact_check,
+        save: Callable[[FTConfig], str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.model, self.free_bytes, self.bf16 = model, free_bytes, bf16
+        self._schedule, self._exact, self._save = schedule, exact, save
+        self._fields = form_fields(TrainingSection, "training")
+        if config.uses_adapter:
+            self._fields += form_fields(LoraSection, "lora")
+        self._problems: dict[str, str] = {}
+        self._estimate_timer: Timer | None = None
+        self.set_reactive(HyperparamsScreen.config, config)
+
+    def compose(self) -> ComposeResult:
+        config = self.config
+        assert config is not None
+        yield Header(show_clock=False)
+        with Horizontal(id="hp-top"):
+            yield Label("Preset", classes="dataset-label")
+            profiles = [(name.replace("_", " "), name) for name in profile_names()]
+            yield Select(profiles, prompt="as planned", id="hp-preset", compact=True)
+            yield Static(id="hp-summary")
+        with Horizontal(id="hp-memory-row"):
+            yield Static(id="hp-memory")
+            yield LoadingIndicator(id="hp-exact-busy")
+        with VerticalScroll(id="hp-form"):
+            for field in self._fields:
+                yield ConfigField(field, _value(config, field.path))
+        yield Static(id="hp-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = "Step 4 · Hyperparameters"
+        self.query_one("#hp-exact-busy").display = False
+        self._draw_summary()
+        self._draw_memory()
+        self._hint(self._fields[0].path)
+        self.query(ConfigField).first().children[1].focus()
+
+    # ----- edits -----------------------------------------------------------------------------------
+    @on(ConfigField.Edited)
+    def _edited(self, event: ConfigField.Edited) -> None:
+        assert self.config is not None
+        try:
+            config = with_changes(self.config, {event.field.path: event.value})
+        except ConfigError as exc:
+            self._problems[event.field.path] = "; ".join(exc.problems)
+            self.query_one(f"#field-{event.field.path.replace('.', '-')}").add_class("-invalid")
+            self._hint(event.field.path)
+            return
+        self._problems.pop(event.field.path, None)
+        self.query_one(f"#field-{event.field.path.replace('.', '-')}").remove_class("-invalid")
+        self.config = config
+        self._hint(event.field.path)
+
+    @on(ConfigField.Invalid)
+    def _invalid(self, event: ConfigField.Invalid) -> None:
+        self._problems[event.field.path] = event.reason
+        self._hint(event.field.path)
+
+    @on(ConfigField.Focused)
+    def _focused(self, event: ConfigField.Focused) -> None:
+        self._hint(event.field.path)
+
+    @on(Select.Changed, "#hp-preset")
+    def _preset(self, event: Select.Changed) -> None:
+        if event.value is Select.BLANK or self.config is None:
+            return
+        self.config = apply_profile(self.config, str(event.value))
+        for field_widget in self.query(ConfigField):
+            field_widget.show(_value(self.config, field_widget.field.path))
+        self._problems.clear()
+        self.notify(f"Preset {event.value.replace('_', ' ')} applied", timeout=2)
+
+    def _hint(self, path: str) -> None:
+        field = next(f for f in self._fields if f.path == path)
+        problem = self._problems.get(path)
+        text = f"[red]{field.label}: {problem}[/]" if problem else f"[b]{field.label}[/b]: {field.help}"
+        self.query_one("#hp-hint", Static).update(text)
+
+    # ----- live figures --------------------------------------------------------------------------------
+    def watch_config(self) -> None:
+        if not self.is_mounted:
+            return
+        self._draw_summary()
+        if self._estimate_timer is not None:
+            self._estimate_timer.stop()
+        self._estimate_timer = self.set_timer(ESTIMATE_DELAY_S, self._draw_memory)
+
+    def _draw_summary(self) -> None:
+        config = self.config
+        assert config is not None
+        t = config.training
+        batch = f"Effective batch {t.effective_batch_size} = {t.micro_batch_size} × {t.grad_accum}"
+        self.query_one("#hp-summary", Static).update(f"{batch} · {self._schedule(config)}")
+
+    def _draw_memory(self) -> None:
+        config = self.config
+        assert config is not None
+        estimate = estimate_config(config, self.model.shape, self.bf16)
+        peak = estimate.peak_reserved_bytes
+        bar = memory_bar(peak, self.free_bytes, width=16)
+        if self.free_bytes is None:
+            verdict = "[dim](no GPU to compare with)[/]"
+        elif estimate.fits(self.free_bytes):
+            verdict = "[green]fits[/]"
+        else:
+            verdict = "[red]does NOT fit[/]: lower the micro-batch or max length, or turn on checkpointing"
+        self.query_one("#hp-memory", Static).update(
+            f"Peak {bar.markup} {verdict} · {estimate.peak_phase} · ^e exact check"
+        )
+
+    # ----- actions -------------------------------------------------------------------------------------
+    def action_exact(self) -> None:
+        assert self.config is not None
+        self.query_one("#hp-exact-busy").display = True
+        self.notify("Simulating one real training step in a child process…", timeout=3)
+        self.run_exact(self.config)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="exact")
+    def run_exact(self, config: FTConfig) -> None:
+        """The simulation runs in a child process; this thread only waits for it."""
+        result = self._exact(simulation_request(self.model.hf_config, setup_from_config(config, self.bf16)))
+        self.app.call_from_thread(self._show_exact, config, result)
+
+    def _show_exact(self, config: FTConfig, result: dict[str, Any]) -> None:
+        self.query_one("#hp-exact-busy").display = False
+        simulated = result["peak_bytes"]
+        closed = estimate_config(config, self.model.shape, self.bf16).peak_alloc_bytes
+        self.query_one("#hp-hint", Static).update(
+            f"Exact check: {simulated / GIB:.2f} GiB allocated at the peak; closed form {closed / GIB:.2f} GiB "
+            f"({closed / simulated - 1:+.1%})"
+        )
+
+    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+        self.query_one("#hp-exact-busy").display = False
+        self.query_one("#hp-hint", Static).update(f"[red]Exact check failed[/]: {error}")
+
+    def action_next(self) -> None:
+        if self._problems:
+            path = next(iter(self._problems))
+            self._hint(path)
+            self.notify("Fix the marked values first", severity="warning")
+            return
+        assert self.config is not None
+        self.post_message(self.Chosen(self.config))
+
+    def action_save(self) -> None:
+        if self._save is not None and self.config is not None:
+            self.notify(f"Saved {self._save(self.config)}", title="Config saved")
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def _value(config: FTConfig, path: str) -> Any:
+    section, name = path.split(".")
+    return getattr(getattr(config, section), name)

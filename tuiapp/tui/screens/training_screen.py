@@ -1,0 +1,261 @@
+"""Step 4's dashboard: follow one run directory live (charts, GPU, progress with ETA, event log).
+
+The screen only draws `DashboardState`. A thread replays `events.jsonl` into a fresh state and hands it
+over, then posts new events in batches at most every `poll_s` seconds, so a trainer logging hundreds of
+steps a second costs the event loop ten small updates a second. The run is never owned by the screen:
+leaving it (or detaching, which quits the app) leaves the worker training.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, get_current_worker
+
+from tuiapp.core.hardware.gpu_monitor import GpuMonitor, GpuReading
+from tuiapp.core.runs.dashboard_state import DashboardState
+from tuiapp.core.runs.launcher import stop_run
+from tuiapp.core.runs.layout import RunPaths
+from tuiapp.core.runs.other_events import AnyEvent
+from tuiapp.core.runs.run_watch import RunWatch
+from tuiapp.core.user_error import UserError
+from tuiapp.tui.screens.confirm_screen import ConfirmScreen
+from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.widgets.event_log import EventLog
+from tuiapp.tui.widgets.gpu_sparklines import GpuSparklines
+from tuiapp.tui.widgets.run_status import RunProgress, outcome_text, stats_text
+from tuiapp.tui.widgets.training_charts import CHARTS, TrainingCharts
+
+POLL_S = 0.1  # new events reach the screen at most ten times a second
+GPU_EVERY_S = 1.0
+OUTCOME_CLASSES = {"completed": "-good", "stopped": "-warn", "failed": "-bad", "died": "-bad"}
+
+
+def _nap(worker: Worker, seconds: float) -> None:
+    """Sleep in short slices, so a cancelled worker (the screen closed) ends promptly."""
+    deadline = time.monotonic() + seconds
+    while not worker.is_cancelled and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.1))
+
+
+class TrainingScreen(StepScreen[None]):
+    """`s` stops the run gracefully, `d` detaches (quits; training goes on), `o` shows the run directory."""
+
+    BINDINGS = [
+        Binding("s", "stop", "Stop"),
+        Binding("d", "detach", "Detach"),
+        Binding("o", "show_path", "Run dir"),
+        Binding("c", "next_chart", "Next chart"),
+        *(Binding(str(n), f"chart({n - 1})", show=False) for n in range(1, len(CHARTS) + 1)),
+        Binding("q,escape", "back", "Back"),
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+
+    @dataclass
+    class Replayed(Message):
+        """The events written before the screen opened, already folded (the worker hands the state over)."""
+
+        state: DashboardState
+
+    @dataclass
+    class NewEvents(Message):
+        """Events written since the last batch, and whether the worker lives (None: not known)."""
+
+        events: list[AnyEvent]
+        alive: bool | None
+
+    @dataclass
+    class GpusRead(Message):
+        """A reading of every GPU, or (once) why there is none."""
+
+        readings: tuple[GpuReading, ...]
+        no_gpu_reason: str | None = None
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        gpu_monitor: GpuMonitor | None = None,
+        poll_s: float = POLL_S,
+        gpu_every_s: float = GPU_EVERY_S,
+    ) -> None:
+        super().__init__()
+        self.paths = RunPaths(Path(run_dir))
+        self.state = DashboardState(self.paths.name)
+        self.replayed = False
+        self.stopping = False
+        self._clock, self._gpu_monitor = clock, gpu_monitor
+        self._poll_s, self._gpu_every_s = poll_s, gpu_every_s
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Vertical(id="training-body"):
+            yield Static(stats_text(self.state), id="training-stats")
+            yield RunProgress(id="training-progress")
+            yield GpuSparklines(id="training-gpus")
+            yield TrainingCharts(id="training-charts")
+            with VerticalScroll(id="training-outcome"):
+                yield Static(id="training-outcome-text")
+            yield EventLog(id="training-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = f"Training · {self.paths.name}"
+        self.follow_events()
+        self.sample_gpus()
+        self.set_interval(1.0, self._tick)
+
+    # ----- workers: they only read and post -----------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="follow")
+    def follow_events(self) -> None:
+        """Replay the history into a fresh state, then follow the file until the worker is gone."""
+        worker = get_current_worker()
+        watch = RunWatch(self.paths)
+        state = DashboardState(self.paths.name)
+        state.apply(watch.read())
+        state.alive = watch.alive
+        self.post_message(self.Replayed(state))
+        while not watch.over and not worker.is_cancelled:
+            _nap(worker, self._poll_s)
+            alive = watch.alive
+            events = watch.read()
+            if events or watch.alive != alive:
+                self.post_message(self.NewEvents(events, watch.alive))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gpu")
+    def sample_gpus(self) -> None:
+        """NVML readings about once a second (NVML can block for a moment: never on the event loop)."""
+        worker = get_current_worker()
+        monitor = self._gpu_monitor or GpuMonitor()
+        reason = monitor.open()
+        if reason is not None:
+            self.post_message(self.GpusRead((), reason))
+            return
+        try:
+            while not worker.is_cancelled and (readings := monitor.read()) is not None:
+                self.post_message(self.GpusRead(readings))
+                _nap(worker, self._gpu_every_s)
+        finally:
+            monitor.close()
+
+    # ----- handlers own the state ---------------------------------------------------------------
+    def on_training_screen_replayed(self, message: Replayed) -> None:
+        state = message.state
+        state.gpus, state.no_gpu_reason = self.state.gpus, self.state.no_gpu_reason  # read meanwhile
+        self.state = state
+        log = self.query_one(EventLog)
+        log.clear()
+        log.add(state.log, state.first_time)
+        self.replayed = True
+        self._draw(at_once=True)
+
+    def on_training_screen_new_events(self, message: NewEvents) -> None:
+        lines = self.state.apply(message.events)
+        self.state.alive = message.alive
+        self.query_one(EventLog).add(lines, self.state.first_time)
+        self._draw()
+
+    def on_training_screen_gpus_read(self, message: GpusRead) -> None:
+        self.state.add_gpu_readings(message.readings)
+        self.state.no_gpu_reason = message.no_gpu_reason
+        self.query_one(GpuSparklines).show(self.state)
+
+    # ----- drawing -------------------------------------------------------------------------------
+    def _draw(self, at_once: bool = False) -> None:
+        state = self.state
+        self.refresh_bindings()
+        if state.phase != "training":
+            self.stopping = False
+        self.query_one("#training-stats", Static).update(stats_text(state, self.stopping))
+        self.query_one(RunProgress).show(state, self._clock())
+        self.query_one(TrainingCharts).show(state, at_once)
+        self.query_one(GpuSparklines).show(state)
+        text = outcome_text(state, self.paths.root)
+        self.query_one("#training-outcome-text", Static).update(text or "")
+        outcome = self.query_one("#training-outcome")
+        outcome.display = text is not None
+        for name in set(OUTCOME_CLASSES.values()):
+            outcome.set_class(OUTCOME_CLASSES.get(state.phase) == name, name)
+        self.set_class(state.phase in ("failed", "died"), "-broken")  # app.tcss: the failure before charts
+
+    def _tick(self) -> None:
+        """Elapsed time and ETA move between batches too."""
+        self.query_one(RunProgress).show(self.state, self._clock())
+
+    # ----- keys ----------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.state.phase in ("training", "waiting") and self.state.alive is not False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`s` is offered only while the run trains."""
+        return self.running if action == "stop" else True
+
+    def action_next_chart(self) -> None:
+        self.query_one(TrainingCharts).cycle()
+
+    def action_chart(self, index: int) -> None:
+        self.query_one(TrainingCharts).selected = index
+
+    def action_stop(self) -> None:
+        if not self.running:  # it ended between the key and now
+            self.notify(f"Run {self.paths.name} is not running (it is {self.state.phase})", severity="warning")
+            return
+        question = f"Stop run {self.paths.name}?"
+        detail = f"It saves a checkpoint, then ends. Continue later with: ftwizard resume {self.paths.name}"
+        self.app.push_screen(ConfirmScreen(question, detail), self._stop_confirmed)
+
+    def _stop_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self.request_stop()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="stop")
+    def request_stop(self) -> None:
+        try:
+            pid = stop_run(self.paths)
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="Not stopped", severity="warning")
+            return
+        self.app.call_from_thread(self._stop_sent, pid)
+
+    def _stop_sent(self, pid: int) -> None:
+        self.stopping = True
+        self.notify(f"Asked the worker (pid {pid}) to stop: it saves a checkpoint first", title="Stopping")
+        self._draw()
+
+    def leave_message(self) -> Text:
+        """What the terminal says after the app exits from this screen."""
+        name = self.paths.name
+        if self.running:
+            return Text(
+                f"Detached. Run {name} keeps training in the background.\n"
+                f"  re-attach: ftwizard attach {name}\n  stop it:   ftwizard stop {name}"
+            )
+        return Text(f"Left run {name} ({self.state.phase}); its files are in {self.paths.root}")
+
+    def action_detach(self) -> None:
+        self.app.exit(message=self.leave_message())
+
+    def action_show_path(self) -> None:
+        path = str(self.paths.root)
+        self.app.copy_to_clipboard(path)
+        self.notify(path, title="Run directory (copied, where the terminal allows)", timeout=15)
+
+    def action_back(self) -> None:
+        """Back to the wizard when it opened this screen; otherwise (ftwizard attach) the same as detach."""
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.action_detach()
