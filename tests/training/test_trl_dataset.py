@@ -141,7 +141,9 @@ def test_dedupe_drops_exact_repeats(tmp_path: Path) -> None:
 def test_rows_that_cannot_train_are_dropped_and_counted(tmp_path: Path) -> None:
     rows = [{"instruction": f"q{i}", "output": "" if i % 3 == 0 else "a"} for i in range(21)]
     path = write_jsonl(tmp_path / "d.jsonl", rows)
-    train, _, counts = build(path)
+    with pytest.raises(DataError, match=r"7 row\(s\) of .* cannot train .*:1: empty `output`.*skip_bad: true"):
+        build(path)
+    train, _, counts = build(path, skip_bad=True)
     assert (len(train), counts.dropped_count, len(counts.dropped)) == (14, 7, 5)
     assert (counts.dropped[0].where, counts.dropped[0].reason) == (f"{path}:1", "empty `output`")
 
@@ -178,12 +180,12 @@ def test_a_large_source_streams_through_the_cache(
     source.write_bytes(
         sample_path("messages.jsonl").read_bytes() + b'{"messages": [{"role": "user", "content": "x"}]}\n'
     )
-    train, _, counts = build(source)
+    train, _, counts = build(source, skip_bad=True)
     assert (len(train), counts.dropped_count) == (60, 1)
     assert sum(tools is not None for tools in train["tools"]) == TOOL_ROWS
     assert any(datasets_cache.rglob("*.arrow"))
     write_jsonl(source, [{"text": "edited"}, {"text": ""}])  # an edited file is converted again, not reused
-    train, _, counts = build(source)
+    train, _, counts = build(source, skip_bad=True)
     assert (train["text"], counts.dropped_count) == (["edited"], 1)
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from textual.widgets import Checkbox, Input, Static
 from tui_scenes import ALPACA, ONE_GPU, TO_DATASET, catalogue_only, in_process_inspector
 
-from tuiapp.core.config import load_config
 from tuiapp.tui.app import FTWizardApp
 from tuiapp.tui.screens.dataset_screen import DatasetScreen
+from tuiapp.tui.screens.hyperparams_screen import HyperparamsScreen
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tuiapp" / "sample_data"
 
@@ -54,9 +54,10 @@ async def test_open_alpaca_see_format_rows_and_lengths_then_save(tmp_path) -> No
         assert "Max length 128" in text_of(screen, "#dataset-stats")
         await pilot.press("ctrl+n")
         await pilot.pause()
-    saved = load_config(tmp_path / "llama-3.2-1b-instruct-lora.yaml")
-    assert saved.dataset.source == ALPACA and saved.dataset.format == "alpaca"
-    assert saved.training.max_length == 128
+        assert isinstance(app.screen, HyperparamsScreen)
+        chosen = app.screen.config
+    assert chosen.dataset.source == ALPACA and chosen.dataset.format == "alpaca"
+    assert chosen.training.max_length == 128
 
 
 async def test_typed_max_length_updates_the_cut_share_without_reinspecting(tmp_path) -> None:
@@ -126,3 +127,21 @@ async def test_browse_opens_the_picker_on_the_bundled_samples(tmp_path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DatasetScreen)
+
+
+async def test_rows_that_cannot_train_block_next_until_skip_bad_is_ticked(tmp_path) -> None:
+    data = tmp_path / "some_empty.jsonl"
+    data.write_text('{"prompt": "a", "completion": "b"}\n{"prompt": "c", "completion": ""}\n')
+    app = wizard(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_dataset(pilot, str(data))
+        assert "1 row(s) dropped" in text_of(screen, "#dataset-checks")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.screen is screen
+        screen.query_one("#dataset-skip-bad", Checkbox).value = True
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, HyperparamsScreen) and app.screen.config.dataset.skip_bad

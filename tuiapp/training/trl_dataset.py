@@ -220,6 +220,12 @@ def build_trl_datasets(config: FTConfig) -> tuple[Dataset, Dataset | None, DropC
         )
     counts = DropCount()
     train = _build(config, None, counts)
+    if counts.dropped_count and not config.dataset.skip_bad:
+        first = counts.dropped[0]
+        raise DataError(
+            f"{counts.dropped_count} row(s) of {config.dataset.source} cannot train (e.g. {first.where}: "
+            f"{first.reason}); fix them, or set dataset.skip_bad: true to leave them out (they are counted)"
+        )
     if config.dataset.eval_split:
         return train, _build(config, config.dataset.eval_split, DropCount()), counts
     held = eval_count(config.dataset.eval_size, len(train))

@@ -23,7 +23,7 @@ class DatasetSection(Section):
     """Column renames applied before format detection, as {name in file: name expected}."""
 
     skip_bad: bool = False
-    """Skip rows that cannot be parsed (counted and reported) instead of stopping at the first one."""
+    """Leave out rows that cannot be read or converted (counted, with examples) instead of stopping."""
 
     dedupe: bool = False
     """Drop rows that exactly repeat an earlier row."""

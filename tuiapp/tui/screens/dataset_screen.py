@@ -267,6 +267,13 @@ class DatasetScreen(StepScreen[None]):
         if stats is None or request is None:
             self.notify("Open a dataset and wait for its statistics first", severity="warning")
             return
+        dropped = self.events.get("cleaned", {}).get("dropped", 0)
+        if dropped and not request.skip_bad:
+            self.notify(
+                f"{dropped} row(s) cannot train (see Checks): tick [b]skip bad[/b] to leave them out, or fix the file",
+                severity="warning",
+            )
+            return
         detected = self.events["detected"]["format"]
         config = with_changes(
             self.config,

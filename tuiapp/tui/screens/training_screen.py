@@ -96,6 +96,8 @@ class TrainingScreen(StepScreen[None]):
         self.state = DashboardState(self.paths.name)
         self.replayed = False
         self.stopping = False
+        self._offered_stop = True  # whether the footer offers `s` (as it does before the first draw)
+        self._outcome_of: tuple[object, object] | None = None  # (phase, final event) the outcome box shows
         self._clock, self._gpu_monitor = clock, gpu_monitor
         self._poll_s, self._gpu_every_s = poll_s, gpu_every_s
 
@@ -160,6 +162,7 @@ class TrainingScreen(StepScreen[None]):
         log.add(state.log, state.first_time)
         self.replayed = True
         self._draw(at_once=True)
+        self.query_one(GpuSparklines).show(state)
 
     def on_training_screen_new_events(self, message: NewEvents) -> None:
         lines = self.state.apply(message.events)
@@ -174,21 +177,25 @@ class TrainingScreen(StepScreen[None]):
 
     # ----- drawing -------------------------------------------------------------------------------
     def _draw(self, at_once: bool = False) -> None:
+        """Update what changed; ten times a second at most, so nothing here re-lays the screen out needlessly."""
         state = self.state
-        self.refresh_bindings()
         if state.phase != "training":
             self.stopping = False
-        self.query_one("#training-stats", Static).update(stats_text(state, self.stopping))
+        if self.running != self._offered_stop:
+            self._offered_stop = self.running
+            self.refresh_bindings()  # the footer's `s Stop` comes and goes with it
+        self.query_one("#training-stats", Static).update(stats_text(state, self.stopping), layout=False)
         self.query_one(RunProgress).show(state, self._clock())
         self.query_one(TrainingCharts).show(state, at_once)
-        self.query_one(GpuSparklines).show(state)
-        text = outcome_text(state, self.paths.root)
-        self.query_one("#training-outcome-text", Static).update(text or "")
-        outcome = self.query_one("#training-outcome")
-        outcome.display = text is not None
-        for name in set(OUTCOME_CLASSES.values()):
-            outcome.set_class(OUTCOME_CLASSES.get(state.phase) == name, name)
-        self.set_class(state.phase in ("failed", "died"), "-broken")  # app.tcss: the failure before charts
+        if (state.phase, state.final) != self._outcome_of:
+            self._outcome_of = (state.phase, state.final)
+            text = outcome_text(state, self.paths.root)
+            self.query_one("#training-outcome-text", Static).update(text or "")
+            outcome = self.query_one("#training-outcome")
+            outcome.display = text is not None
+            for name in set(OUTCOME_CLASSES.values()):
+                outcome.set_class(OUTCOME_CLASSES.get(state.phase) == name, name)
+            self.set_class(state.phase in ("failed", "died"), "-broken")  # app.tcss: the failure before charts
 
     def _tick(self) -> None:
         """Elapsed time and ETA move between batches too."""
@@ -231,7 +238,7 @@ class TrainingScreen(StepScreen[None]):
         self.app.call_from_thread(self._stop_sent, pid)
 
     def _stop_sent(self, pid: int) -> None:
-        self.stopping = True
+        self.stopping = self.running
         self.notify(f"Asked the worker (pid {pid}) to stop: it saves a checkpoint first", title="Stopping")
         self._draw()
 

@@ -58,10 +58,12 @@ class GpuSparklines(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state: DashboardState | None = None
+        self._lines = 1
 
     def show(self, state: DashboardState) -> None:
-        self.state = state
-        self.refresh(layout=True)
+        lines = max(len(state.gpus), 1)
+        self.refresh(layout=self.state is None or lines != self._lines)  # a new height only with a new GPU count
+        self.state, self._lines = state, lines
 
     def render(self) -> Text:
         state = self.state
