@@ -11,7 +11,7 @@ A bare asyncio loop is probed first for `--baseline` seconds of the same trainin
 itself adds (a busy CPU delays any process) is not blamed on the screen. Also printed: events and
 batches a second, and the wall time of one batch's handling and of one chart's plotext build.
 
-.venv/bin/python benchmarks/ui_lag.py [--steps 60] [--size 120x40] [--flood 0] [--baseline 5]
+.venv/bin/python benchmarks/ui_lag.py [--steps 120] [--size 120x40] [--flood 0] [--baseline 5]
 """
 
 from __future__ import annotations
@@ -70,17 +70,24 @@ def config_for(model: Path, steps: int):
 
 
 def flood(path: Path, per_s: int, stop: threading.Event) -> int:
-    """Append `per_s` metrics events a second (in 20 ms bursts) until `stop`; how many were written."""
+    """Append `per_s` metrics events a second (in 20 ms bursts) until `stop`; how many were written.
+
+    Each burst is one write() on an O_APPEND descriptor, so it never splits a line the worker writes.
+    Synthetic steps count from 1,000,000, apart from the run's own.
+    """
     written, step = 0, 1_000_000
-    with path.open("a", encoding="utf-8") as handle:
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
         while not stop.is_set():
+            burst = []
             for _ in range(max(per_s // 50, 1)):
                 step += 1
-                line = {"event": "metrics", "time": time.time(), "step": step, "total_steps": 2_000_000, "loss": 1.0}
-                handle.write(json.dumps(line) + "\n")
-                written += 1
-            handle.flush()
+                burst.append({"event": "metrics", "time": time.time(), "step": step, "total_steps": 2_000_000})
+            os.write(descriptor, "".join(json.dumps(line) + "\n" for line in burst).encode())
+            written += len(burst)
             time.sleep(0.02)
+    finally:
+        os.close(descriptor)
     return written
 
 
@@ -184,7 +191,7 @@ def wait_until_training(paths: RunPaths, worker: subprocess.Popen[bytes]) -> Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=60, help="training steps (60 take ~25 s on 2 CPU cores)")
+    parser.add_argument("--steps", type=int, default=120, help="training steps (120: ~25 s on 2 idle CPU cores)")
     parser.add_argument("--size", default="120x40", help="terminal size, e.g. 80x24 (one chart) or 120x40 (four)")
     parser.add_argument("--flood", type=int, default=0, help="extra synthetic metrics events a second")
     parser.add_argument("--baseline", type=float, default=5.0, help="seconds of a bare-loop probe first")
