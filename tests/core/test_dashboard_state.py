@@ -130,6 +130,10 @@ def test_phase_died_when_the_worker_is_gone_without_a_final_event() -> None:
     state.alive = False
     assert state.phase == "died" and state.eta_s(now=1010.0) is None
     assert state.elapsed_s(now=5000.0) == pytest.approx(6.0)  # frozen at the last event
+    crashed_at_start = DashboardState("r")  # e.g. a broken install: not one event written
+    assert crashed_at_start.phase == "waiting"
+    crashed_at_start.alive = False
+    assert crashed_at_start.phase == "died" and crashed_at_start.elapsed_s(now=1.0) is None
 
 
 def test_series_thin_by_halves_and_keep_the_ends() -> None:

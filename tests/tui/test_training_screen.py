@@ -261,3 +261,24 @@ async def test_attach_option_opens_the_training_screen(tmp_path: Path) -> None:
     async with FTWizardApp(run_dir=run).run_test(size=(80, 24)) as pilot:
         screen = await settled(pilot)
         assert screen.paths.root == run and screen.state.phase == "completed"
+
+
+def test_figures_line_shows_torch_memory_and_gpu_line_shows_heat() -> None:
+    from tuiapp.core.hardware.gpu_monitor import GpuReading
+    from tuiapp.core.runs.events import Metrics, Started
+    from tuiapp.core.units import GIB
+    from tuiapp.tui.widgets.gpu_sparklines import gpu_line, sparkline
+
+    state = DashboardState("r")
+    state.apply([Started(pid=1, step=0, total_steps=9, time=0.0)])
+    state.apply([Metrics(step=1, total_steps=9, gpu_memory_allocated=3 * GIB, gpu_memory_reserved=4 * GIB, time=1.0)])
+    assert "torch 3.0/4.0 GiB alloc/reserved" in str(stats_text(state))
+    assert sparkline([0, 50, 100], 5, 100.0) == "  ▁▅█"
+    assert sparkline(range(100), 3, 100.0) == "███"
+    for utilization in (10.0, 99.0):
+        state.add_gpu_readings([GpuReading(0, "H200", utilization, 136 * GIB, 140 * GIB, 86.0, 690.0, 700.0)])
+    line = gpu_line(state.gpus[0], 80)
+    assert str(line).startswith("GPU0 ") and " 99%" in str(line) and "136.0/140.0 GiB" in str(line)
+    assert "86°C hot" in str(line) and "690/700 W" in str(line) and len(str(line)) <= 80
+    assert any(span.style == "red" for span in line.spans)  # memory past 95% is the warning
+    assert "H200" in str(gpu_line(state.gpus[0], 120))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class FTWizardApp(App[None]):
 
     def on_mount(self) -> None:
         self.title = f"ftwizard {__version__}"
+        gc.freeze()  # startup objects leave the collector's view: full collections stop stalling the dashboard
         if self._run_dir is not None:  # ftwizard attach RUN
             self.push_screen(TrainingScreen(self._run_dir))
             return

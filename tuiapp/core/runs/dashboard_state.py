@@ -134,7 +134,7 @@ class DashboardState:
     def phase(self) -> Phase:
         if self.final is not None:
             return self.final.kind  # type: ignore[return-value]
-        if self.alive is False and self.events_seen:
+        if self.alive is False:  # its status file names a process that is gone, and no final event came
             return "died"
         return "training" if self.started is not None else "waiting"
 

@@ -250,7 +250,7 @@ class TrainingScreen(StepScreen[None]):
                 f"Detached. Run {name} keeps training in the background.\n"
                 f"  re-attach: ftwizard attach {name}\n  stop it:   ftwizard stop {name}"
             )
-        return Text(f"Left run {name} ({self.state.phase}); its files are in {self.paths.root}")
+        return Text(f"Left run {name} ({self.state.phase}).\n  its files: {self.paths.root}")
 
     def action_detach(self) -> None:
         self.app.exit(message=self.leave_message())
