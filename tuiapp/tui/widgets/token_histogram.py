@@ -29,5 +29,8 @@ class TokenHistogram(PlotextPlot):
             plt.vline(stats.recommended_max_length, "yellow")
             where += f" · yellow: advised {stats.recommended_max_length:,}"
         plt.title(f"rows per length · {where} · {stats.truncated_share:.1%} cut")
+        step = max(1, len(edges) // 6)
+        ticks = list(edges[::step])
+        plt.xticks(ticks, [f"{tick:,}" for tick in ticks])  # fixed ticks: plotext's own vary with timing
         plt.xlabel("tokens")
         self.refresh()
