@@ -2,8 +2,8 @@
 
 Both train the same random-init model (large enough that compute dominates on CPU) on the same bundled
 chat rows with the same settings, each in a fresh process. The figure is the trainer's own tokens/s
-(tokens trained / `train_runtime`): ours reads `runtime_s` from the run's `completed` event, the plain
-script prints it. Rounds alternate (plain, ours, plain, ours, ...) so machine noise hits both alike; the
+(TRL's `num_tokens` / `train_runtime`): ours reads both from the run's `completed` event, the plain
+script prints them. Rounds alternate (plain, ours, plain, ours, ...) so machine noise hits both alike; the
 ratio of medians is printed. Goal: ours / plain >= 0.97.
 
 .venv/bin/python benchmarks/train_overhead.py [--rounds 3] [--steps 30]
@@ -20,6 +20,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from tuiapp.core.child_env import child_env
 from tuiapp.core.config import save_config, validate_config
 from tuiapp.core.data.samples import sample_path
 
@@ -45,7 +46,8 @@ PLAIN = textwrap.dedent(
     lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=args, train_dataset=rows, processing_class=tokenizer, peft_config=lora)
     result = trainer.train()
-    print(json.dumps({{"runtime_s": result.metrics["train_runtime"]}}))
+    tokens = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e][-1]
+    print(json.dumps({{"runtime_s": result.metrics["train_runtime"], "tokens": tokens}}))
     """
 ).format(lr=LR, mb=MICRO_BATCH, ga=GRAD_ACCUM, ml=MAX_LENGTH)
 
@@ -66,17 +68,19 @@ BUILD = textwrap.dedent(
 )
 
 
-def plain_run(model: Path, out: Path, steps: int) -> float:
+def plain_run(model: Path, out: Path, steps: int) -> tuple[float, float]:
     done = subprocess.run(
         [sys.executable, "-c", PLAIN, str(model), str(sample_path("messages.jsonl")), str(out), str(steps)],
         capture_output=True,
         text=True,
         check=True,
+        env=child_env(),  # the worker's environment, so only the code differs
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])["runtime_s"]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["tokens"] / result["runtime_s"], result["runtime_s"]
 
 
-def ours_run(model: Path, work: Path, steps: int, index: int) -> float:
+def ours_run(model: Path, work: Path, steps: int, index: int) -> tuple[float, float]:
     config = validate_config(
         {
             "model": {"name_or_path": str(model)},
@@ -105,7 +109,7 @@ def ours_run(model: Path, work: Path, steps: int, index: int) -> float:
     )
     events = (work / "runs" / f"bench-{index}" / "events.jsonl").read_text().splitlines()
     completed = next(json.loads(line) for line in reversed(events) if '"completed"' in line)
-    return completed["runtime_s"]
+    return completed["tokens"] / completed["runtime_s"], completed["runtime_s"]
 
 
 def main() -> None:
@@ -121,9 +125,15 @@ def main() -> None:
         for index in range(args.rounds):
             plain.append(plain_run(model, work / f"plain-{index}", args.steps))
             ours.append(ours_run(model, work, args.steps, index))
-            print(f"round {index + 1}: plain {plain[-1]:.1f} s · ftwizard {ours[-1]:.1f} s", flush=True)
-    ratio = statistics.median(plain) / statistics.median(ours)  # same tokens: tokens/s ratio = time ratio
-    print(f"train_runtime median: plain {statistics.median(plain):.1f} s, ftwizard {statistics.median(ours):.1f} s")
+            (p_rate, p_time), (o_rate, o_time) = plain[-1], ours[-1]
+            print(
+                f"round {index + 1}: plain {p_rate:,.0f} tok/s ({p_time:.1f} s) · "
+                f"ftwizard {o_rate:,.0f} tok/s ({o_time:.1f} s)",
+                flush=True,
+            )
+    p_med, o_med = statistics.median(r for r, _ in plain), statistics.median(r for r, _ in ours)
+    ratio = o_med / p_med
+    print(f"tokens/s median: plain {p_med:,.0f}, ftwizard {o_med:,.0f}")
     print(f"ftwizard / plain tokens/s = {ratio:.3f}  (goal >= 0.97; {args.rounds} alternated rounds)")
 
 

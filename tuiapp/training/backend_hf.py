@@ -145,6 +145,12 @@ def _settle_template(tokenizer: Any, model: Any, dataset: Any, notes: list[str])
     return report.assistant_only and "messages" in dataset.column_names
 
 
+def trained_tokens(log_history: list[dict[str, Any]]) -> int | None:
+    """The last `num_tokens` TRL logged: every token the run trained on, resumed parts included."""
+    counts = [entry["num_tokens"] for entry in log_history if "num_tokens" in entry]
+    return int(counts[-1]) if counts else None
+
+
 def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested: Callable[[], bool]) -> Event:
     """Train the run in `paths` (continuing from its last checkpoint, if any); the final event to write."""
     _check_model_source(config.model.name_or_path)  # before the heavy imports: a wrong path fails at once
@@ -212,4 +218,5 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
         artifacts=[str(paths.final)],
         train_loss=result.training_loss,
         runtime_s=result.metrics.get("train_runtime"),
+        tokens=trained_tokens(trainer.state.log_history),
     )

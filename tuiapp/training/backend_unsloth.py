@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuiapp.core.runs.events import Completed, Event, EventWriter, Started, Stopped
 from tuiapp.core.user_error import UserError
-from tuiapp.training.backend_hf import _check_model_source, _precision, _settle_template, _sft_args
+from tuiapp.training.backend_hf import _check_model_source, _precision, _settle_template, _sft_args, trained_tokens
 from tuiapp.training.run_facts import hardware_facts, library_versions
 
 if TYPE_CHECKING:
@@ -198,4 +198,5 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
         artifacts=[str(paths.final)],
         train_loss=result.training_loss,
         runtime_s=result.metrics.get("train_runtime"),
+        tokens=trained_tokens(trainer.state.log_history),
     )

@@ -102,6 +102,8 @@ class Completed(Event):
     artifacts: list[str] = field(default_factory=list)
     train_loss: float | None = None
     runtime_s: float | None = None
+    tokens: int | None = None
+    """Tokens trained on (TRL's count), for tokens/s over the whole run."""
 
 
 @dataclass(frozen=True)
