@@ -42,6 +42,7 @@ def test_fixed_knobs_are_kept() -> None:
     plan = make_plan(shape("Qwen/Qwen2.5-0.5B-Instruct"), resolve_gpu("24GB").as_gpu(), request)
     (option,) = plan.options
     assert (option.setup.micro_batch, option.setup.gradient_checkpointing, option.grad_accum) == (2, True, 8)
+    assert "gradient checkpointing on, as asked" in plan.reasons and not any("needed" in r for r in plan.reasons)
 
 
 def test_nothing_fits_says_what_would() -> None:

@@ -113,3 +113,13 @@ async def test_next_saves_the_config_creates_the_run_and_opens_the_dashboard(tmp
     assert run_config.training.epochs == 2 and Path(run_config.dataset.source).is_absolute()
     assert paths.root.parent == (tmp_path / "runs").resolve()
     assert load_config(tmp_path / "llama-3.2-1b-instruct-lora.yaml").training.epochs == 2
+
+
+async def test_max_length_past_the_model_context_is_flagged(tmp_path, launched) -> None:
+    app = wizard(tmp_path, launched)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await to_hyperparams(pilot)
+        context = screen.model.context_length
+        assert "past the model" not in text(screen, "#hp-summary")
+        await set_field(pilot, screen, "training.max_length", str(context * 2))
+        assert f"past the model's {context:,}-token context" in text(screen, "#hp-summary")

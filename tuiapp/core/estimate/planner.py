@@ -164,6 +164,14 @@ def best_option(shape: ModelShape, request: PlanRequest, method: str, framework:
     return min(options, key=lambda option: option.estimate.peak_reserved_bytes)
 
 
+def _checkpointing_reason(on: bool, asked: bool) -> str:
+    if asked:
+        return f"gradient checkpointing {'on' if on else 'off'}, as asked"
+    if on:
+        return "gradient checkpointing on: needed to fit"
+    return "gradient checkpointing off: it fits without, ~30% faster"
+
+
 def _reasons(chosen: PlanOption, fitting: list[PlanOption], request: PlanRequest, gpu: GpuInfo) -> list[str]:
     setup = chosen.setup
     reasons = [
@@ -171,9 +179,7 @@ def _reasons(chosen: PlanOption, fitting: list[PlanOption], request: PlanRequest
         f"on {gpu.name}, {chosen.headroom_bytes / GIB:.1f} GiB to spare",
         f"micro-batch {setup.micro_batch} x {chosen.grad_accum} accumulation = effective batch "
         f"{setup.micro_batch * chosen.grad_accum}",
-        "gradient checkpointing on: needed to fit"
-        if setup.gradient_checkpointing
-        else "gradient checkpointing off: it fits without, ~30% faster",
+        _checkpointing_reason(setup.gradient_checkpointing, request.gradient_checkpointing is not None),
     ]
     better = [option for option in fitting if option.method == "full"]
     if chosen.method != "full" and better:

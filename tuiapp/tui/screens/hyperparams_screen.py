@@ -153,7 +153,13 @@ class HyperparamsScreen(StepScreen[None]):
         assert config is not None
         t = config.training
         batch = f"Effective batch {t.effective_batch_size} = {t.micro_batch_size} × {t.grad_accum}"
-        self.query_one("#hp-summary", Static).update(f"{batch} · {self._schedule(config)}")
+        context = self.model.context_length
+        beyond = (
+            f"\n[yellow]Max length {t.max_length:,} is past the model's {context:,}-token context: lower it[/]"
+            if t.max_length > context
+            else ""
+        )
+        self.query_one("#hp-summary", Static).update(f"{batch} · {self._schedule(config)}{beyond}")
 
     def _draw_memory(self) -> None:
         config = self.config
