@@ -11,17 +11,17 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from worker_runs import run_to_end
 
 from tuiapp.core.config import validate_config
 from tuiapp.core.data.samples import sample_path
-from tuiapp.core.runs import Completed, EventWriter, Failed, Metrics, RunPaths, Started, read_events, summarize_run
+from tuiapp.core.runs import Completed, EventWriter, Failed, Metrics, Started, read_events, summarize_run
 from tuiapp.core.runs.failure import classify_failure
-from tuiapp.core.runs.launcher import launch_worker, prepare_run
+from tuiapp.core.runs.launcher import prepare_run
 from tuiapp.core.user_error import UserError
 from tuiapp.training.backend_unsloth import unsupported_model_error
 
@@ -52,18 +52,6 @@ def make_config(model: Path, method: str = "lora", **training: Any) -> Any:
             "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": TARGETS},
         }
     )
-
-
-def run_to_end(paths: RunPaths) -> tuple[int, float]:
-    """Launch the worker and wait for it: (exit code, seconds)."""
-    start = time.monotonic()
-    process = launch_worker(paths)
-    try:
-        code = process.wait(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    return code, time.monotonic() - start
 
 
 def test_picking_the_unsloth_backend_imports_nothing_heavy() -> None:
@@ -146,7 +134,7 @@ def test_unsloth_lora_run_on_cpu_lowers_loss_and_adapter_reloads(tiny_model_dir:
     from transformers import AutoModelForCausalLM
 
     paths = prepare_run(make_config(tiny_model_dir), runs_dir=str(tmp_path))
-    code, seconds = run_to_end(paths)
+    code, seconds = run_to_end(paths, RUN_TIMEOUT_S)
     log = paths.log.read_text(encoding="utf-8")
     assert code == 0, log
     assert "training on CPU" in log  # Unsloth's own banner: its CPU fallback ran, not plain transformers
@@ -184,7 +172,7 @@ def test_unsloth_full_finetune_on_cpu_lowers_loss_and_saves_model(tiny_model_dir
     from transformers import AutoModelForCausalLM
 
     paths = prepare_run(make_config(tiny_model_dir, "full", learning_rate=2e-3), runs_dir=str(tmp_path))
-    code, _ = run_to_end(paths)
+    code, _ = run_to_end(paths, RUN_TIMEOUT_S)
     assert code == 0, paths.log.read_text(encoding="utf-8")
     events = read_events(paths.events)
     loss = [e.loss for e in events if isinstance(e, Metrics) and e.loss is not None]
@@ -202,7 +190,7 @@ def test_unsloth_refuses_an_architecture_it_cannot_load(tmp_path: Path) -> None:
     config = {"model_type": "t5", "d_model": 64, "d_ff": 128, "num_layers": 1, "num_heads": 2, "vocab_size": 128}
     (model / "config.json").write_text(json.dumps(config), encoding="utf-8")
     paths = prepare_run(make_config(model), runs_dir=str(tmp_path / "runs"))
-    code, _ = run_to_end(paths)
+    code, _ = run_to_end(paths, RUN_TIMEOUT_S)
     assert code == 1
     events = read_events(paths.events)
     assert len(events) == 1 and isinstance(events[0], Failed), paths.log.read_text(encoding="utf-8")

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from worker_runs import run_to_end
 
 from tuiapp.core.config import validate_config
 from tuiapp.core.data.samples import sample_path
 from tuiapp.core.runs import Completed, Failed, Metrics, RunPaths, Started, read_events, summarize_run
-from tuiapp.core.runs.launcher import launch_worker, prepare_run
+from tuiapp.core.runs.launcher import prepare_run
 
 RUN_TIMEOUT_S = 120
 
@@ -31,18 +30,6 @@ def make_config(model: Path, method: str = "lora", **training: Any) -> Any:
             "lora": {"r": 8, "alpha": 16, "dropout": 0.0},
         }
     )
-
-
-def run_to_end(paths: RunPaths) -> tuple[int, float]:
-    """Launch the worker and wait for it: (exit code, seconds)."""
-    start = time.monotonic()
-    process = launch_worker(paths)
-    try:
-        code = process.wait(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    return code, time.monotonic() - start
 
 
 def check_event_log(paths: RunPaths) -> list[Any]:
@@ -68,7 +55,7 @@ def test_lora_run_lowers_loss_and_adapter_reloads(tiny_model_dir: Path, tmp_path
     from transformers import AutoModelForCausalLM
 
     paths = prepare_run(make_config(tiny_model_dir, eval_steps=10), runs_dir=str(tmp_path))
-    code, seconds = run_to_end(paths)
+    code, seconds = run_to_end(paths, RUN_TIMEOUT_S)
     assert code == 0, paths.log.read_text()
     events = check_event_log(paths)
     metrics = [e for e in events if isinstance(e, Metrics)]
@@ -98,7 +85,7 @@ def test_full_finetune_lowers_loss_and_saves_model(tiny_model_dir: Path, tmp_pat
     from transformers import AutoModelForCausalLM
 
     paths = prepare_run(make_config(tiny_model_dir, "full", learning_rate=2e-3), runs_dir=str(tmp_path))
-    code, _ = run_to_end(paths)
+    code, _ = run_to_end(paths, RUN_TIMEOUT_S)
     assert code == 0, paths.log.read_text()
     loss = losses(check_event_log(paths))
     assert len(loss) == 20 and sum(loss[-5:]) < 0.8 * sum(loss[:5]), loss
@@ -121,7 +108,7 @@ def test_qlora_quantizes_the_base_and_trains_on_cpu(tiny_model_dir: Path, tmp_pa
     assert quantized[0].weight.quant_state.nested  # double quantization
 
     paths = prepare_run(config, runs_dir=str(tmp_path))
-    code, _ = run_to_end(paths)
+    code, _ = run_to_end(paths, RUN_TIMEOUT_S)
     assert code == 0, paths.log.read_text()
     events = check_event_log(paths)
     assert isinstance(events[-1], Completed)
@@ -131,7 +118,7 @@ def test_qlora_quantizes_the_base_and_trains_on_cpu(tiny_model_dir: Path, tmp_pa
 
 def test_bad_model_path_fails_fast_with_a_clear_event(tmp_path: Path) -> None:
     paths = prepare_run(make_config(tmp_path / "no-such-model"), runs_dir=str(tmp_path / "runs"))
-    code, seconds = run_to_end(paths)
+    code, seconds = run_to_end(paths, RUN_TIMEOUT_S)
     assert code == 1
     events = read_events(paths.events)
     assert len(events) == 1 and isinstance(events[0], Failed)
