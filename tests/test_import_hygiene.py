@@ -25,6 +25,17 @@ def test_cli_and_tui_import_no_heavy_library() -> None:
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
+def test_version_imports_no_library() -> None:
+    """`ftwizard --version` answers before argparse builds the parser: no pydantic, textual or yaml."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tuiapp", "--version"], capture_output=True, text=True, check=True
+    )
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
+    assert result.stdout.startswith("ftwizard ")
+    assert "tuiapp" in imported  # the probe sees imports at all
+    assert not imported & {"pydantic", "textual", "yaml", "argparse"}, sorted(imported)
+
+
 def test_core_imports_neither_ui_nor_heavy_libraries() -> None:
     code = "import tuiapp.core.config, tuiapp.core.hardware, tuiapp.core.presets, tuiapp.core.units"
     loaded = loaded_after(code)

@@ -43,6 +43,8 @@ def test_wheel_ships_presets_and_styles(wheel: Path) -> None:
     assert "tuiapp/tui/app.tcss" in names
     samples = {path.name for path in (ROOT / "tuiapp" / "sample_data").iterdir()}
     assert {f"tuiapp/sample_data/{name}" for name in samples} <= names
+    helps = {path.name for path in (ROOT / "tuiapp" / "tui" / "help").glob("*.md")}
+    assert helps and {f"tuiapp/tui/help/{name}" for name in helps} <= names
     assert any(name.endswith("entry_points.txt") for name in names)
 
 

@@ -37,3 +37,25 @@ def test_invalid_file_names_file_line_and_field(tmp_path, capsys) -> None:
 def test_missing_file(tmp_path, capsys) -> None:
     assert main(["check", str(tmp_path / "nope.yaml")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_max_length_past_the_model_context_exits_2(tmp_path, capsys) -> None:
+    path = write(tmp_path, "model: {name_or_path: Qwen2.5-0.5B}\ntraining: {max_length: 65536}\n")
+    assert main(["check", str(path), "--gpu", "24GB"]) == 2  # the catalogue knows its 32,768-token context
+    captured = capsys.readouterr()
+    assert (
+        f"{path}: error: training.max_length: Max length 65,536 is past the model's 32,768-token context: "
+        "lower it to 32,768 or less" in captured.err
+    )
+    assert "has problems for 24 GB GPU (planned)" in captured.out
+    assert main(["check", str(path), "--gpu", "24GB", "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False and report["findings"][-1]["field"] == "training.max_length"
+
+
+def test_a_model_that_cannot_be_read_offline_is_a_note(tmp_path, capsys) -> None:
+    path = write(tmp_path, "model: {name_or_path: org/not-here}\ntraining: {max_length: 65536}\n")
+    assert main(["check", str(path), "--gpu", "24GB"]) == 0  # HF_HUB_OFFLINE is set by conftest
+    out = capsys.readouterr().out
+    assert f"{path}: note: the max length was not checked against the model's context: org/not-here is" in out
+    assert "is valid for 24 GB GPU (planned)" in out and "Traceback" not in out

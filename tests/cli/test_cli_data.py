@@ -74,7 +74,7 @@ def test_each_sample_without_a_model_gives_estimates(capsys: pytest.CaptureFixtu
     assert f"Format     {fmt} for task {task} (confidence 100%): all {rows} sampled rows have" in out
     assert f"Rows       {rows:,} to train\n" in out
     assert "Tokens     ≈ " in out and "no model given: token counts are estimates" in out
-    assert "Row 0 (no tokenizer: shown as read)" in out
+    assert f"Row 1 of {rows:,} (no tokenizer: shown as read)" in out  # counted from 1, as the Dataset screen
     assert "Template" not in out
 
 
@@ -90,7 +90,7 @@ def test_each_sample_with_the_tiny_model_marks_the_loss(
     tokens = next(line for line in out.splitlines() if line.startswith("Tokens"))
     assert "≈" not in tokens
     assert "Max length 64: " in out and "would be cut; recommended" in out
-    row = next(line for line in out.splitlines() if line.startswith("Row 0"))
+    row = next(line for line in out.splitlines() if line.startswith("Row 1 of "))
     assert row.endswith("carry loss (marked ⟦ ⟧)")
     marked = out.split(row, 1)[1]
     assert ("⟦" in marked) == (task != "grpo")  # GRPO generates its completions: nothing of the row is learned
@@ -107,7 +107,7 @@ def test_json_report_has_every_section(capsys: pytest.CaptureFixture[str], tiny_
     assert report["detected"]["detection"]["confidence"] == 1.0
     assert report["cleaned"] == {"kept": 60, "eval": 0, "dropped": 0, "dropped_examples": [], "duplicates": 0}
     assert report["template"]["assistant_only"] is True
-    assert report["rows"]["rows"][0]["index"] == 4  # --row picks the rendered row
+    assert report["rows"]["rows"][0]["index"] == 3  # --row picks the rendered row, counting from 1
     assert "lengths" not in report["stats"] and report["stats"]["approximate"] is False
     assert report["stats"]["rows"] == 60 and report["stats"]["p50"] <= report["stats"]["max"]
 
@@ -327,3 +327,27 @@ def test_config_saves_the_task_the_data_was_checked_for(capsys: pytest.CaptureFi
     assert (saved.task, saved.dataset.format) == ("orpo", "preference")  # type: ignore[union-attr]
     err = failure(capsys, sample_path("text.txt"), "--config", config)  # the config's task now applies
     assert "text data cannot train task orpo" in err and "choose task sft" in err
+
+
+def test_row_counts_from_1_and_a_row_past_the_end_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = inspect(capsys, sample_path("messages.jsonl"), "--row", 60)
+    assert code == 0 and "Row 60 of 60 (no tokenizer: shown as read)" in out
+    err = failure(capsys, sample_path("messages.jsonl"), "--row", 61)
+    assert f"--row 61: {sample_path('messages.jsonl')} has 60 rows to train on; choose 1 to 60" in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--row", "0", "argument --row: 0 is not a whole number of at least 1"),
+        ("--max-len", "0", "argument --max-len: 0 is not a whole number of at least 16 and at most 1,048,576"),
+        ("--micro-batch", "0", "argument --micro-batch: 0 is not a whole number of at least 1"),
+        ("--grad-accum", "-2", "argument --grad-accum: -2 is not a whole number of at least 1"),
+        ("--eval-size", "-1", "argument --eval-size: -1 is neither a fraction below 1 (0.05) nor a whole number"),
+        ("--eval-size", "2.5", "argument --eval-size: 2.5 is neither a fraction below 1 (0.05) nor a whole number"),
+    ],
+)
+def test_nonsense_numbers_are_refused(capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["data", "inspect", str(sample_path("messages.jsonl")), flag, value])
+    assert exited.value.code == 2 and message in capsys.readouterr().err

@@ -69,3 +69,42 @@ def test_chosen_option_becomes_a_valid_config() -> None:
     assert config.method == option.method
     assert config.training.micro_batch_size * config.training.grad_accum >= 16
     assert config.training.gradient_checkpointing == option.setup.gradient_checkpointing
+
+
+def test_unknown_data_size_is_a_sentence() -> None:
+    plan = make_plan(shape("meta-llama/Llama-3.1-8B-Instruct"), resolve_gpu("H100").as_gpu(), PlanRequest())
+    reason = next(reason for reason in plan.reasons if reason.startswith("full fine-tuning fits too"))
+    assert reason == (
+        "full fine-tuning fits too, but LoRA matches it on most instruction data, forgets less and trains faster "
+        "(the dataset's size is not known yet)"
+    )
+    known = make_plan(
+        shape("meta-llama/Llama-3.1-8B-Instruct"), resolve_gpu("H100").as_gpu(), PlanRequest(dataset_tokens=1_200_000)
+    )
+    assert "but with 1.2M tokens of data LoRA matches it" in " ".join(known.reasons)
+
+
+def test_a_small_model_says_why_qlora_needs_more_and_what_dominates() -> None:
+    request = PlanRequest(framework="hf")
+    plan = make_plan(shape("Qwen/Qwen2.5-0.5B-Instruct"), resolve_gpu("24GB").as_gpu(), request, planned=True)
+    peaks = {option.method: option.estimate.peak_alloc_bytes for option in plan.options}
+    assert peaks["qlora"] > peaks["full"] > peaks["lora"]  # the surprise being explained
+    inversion, logits = plan.notes
+    assert inversion.startswith("QLoRA needs more than LoRA and full fine-tuning here: its activations are ")
+    assert inversion.endswith("for LoRA; a 4-bit base keeps the activations around its layers in fp32")
+    assert logits.startswith("logits and loss over the 151,936-token vocabulary are ")
+    assert "of each peak, the weights 0.9 GiB: for a model this small" in logits
+
+
+def test_different_knobs_are_named_when_a_lighter_method_needs_more() -> None:
+    request = PlanRequest(framework="unsloth")
+    plan = make_plan(shape("meta-llama/Llama-3.1-8B-Instruct"), resolve_gpu("H100").as_gpu(), request)
+    assert plan.notes == (
+        "QLoRA needs more than LoRA and full fine-tuning here: micro-batch 4 vs 2 "
+        "(each method gets the fastest setting that fits)",
+    )
+
+
+def test_no_note_when_the_peaks_follow_the_methods() -> None:
+    plan = make_plan(shape("meta-llama/Llama-3.1-8B-Instruct"), resolve_gpu("RTX 4090").as_gpu(), PlanRequest())
+    assert plan.notes == ()

@@ -85,6 +85,21 @@ def test_watch_of_this_process_stays_alive(tmp_path: Path) -> None:
     assert watch.alive is True and not watch.over
 
 
+def test_a_watch_that_is_over_follows_a_resumed_worker(tmp_path: Path) -> None:
+    paths = make_run(tmp_path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    write_status(paths.status, gone.pid)
+    now = [0.0]
+    watch = RunWatch(paths, alive_every_s=1.0, clock=lambda: now[0])
+    assert watch.read() == [] and watch.over
+    write_status(paths.status, os.getpid())  # `ftwizard resume` (or r on the dashboard) launched a new worker
+    paths.events.write_text(json.dumps({"event": "phase", "time": 5, "name": "loading the model"}) + "\n")
+    now[0] = 1.0
+    (phase,) = watch.read()
+    assert phase.kind == "phase" and watch.alive is True and not watch.over
+
+
 class NVMLError(Exception):
     pass
 

@@ -125,3 +125,40 @@ def test_traceback_tail_ends_with_the_message() -> None:
     except ValueError as exc:
         tail = traceback_tail(exc, lines=3)
     assert len(tail) == 3 and tail[-1] == "ValueError: the last line"
+
+
+HF_OFFLINE_MISS = OSError(
+    "We couldn't connect to 'https://huggingface.co' to load the files, and couldn't find them in the cached files.\n"
+    "Check your internet connection or see how to run the library in offline mode at 'https://huggingface.co/docs'."
+)
+
+
+def test_offline_and_not_cached_says_so_with_one_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    found = classify_failure(HF_OFFLINE_MISS)
+    assert found.reason == "model_not_cached"
+    assert found.message == "HF_HUB_OFFLINE is set and the model is not in the cache"
+    assert "hf download" in found.hint and "unset HF_HUB_OFFLINE" in found.hint and "worker.log" not in found.hint
+    own = UserError("model org/m: HF_HUB_OFFLINE is set and the model is not in the cache", fix="download it once")
+    assert str(own) == "model org/m: HF_HUB_OFFLINE is set and the model is not in the cache. Download it once"
+    mine = classify_failure(own)  # a UserError's own fix wins, and its message leaves the fix out
+    assert (mine.reason, mine.hint, mine.message) == ("model_not_cached", "download it once", own.what)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    assert classify_failure(HF_OFFLINE_MISS).reason == "error"  # online, the library's words stand
+
+
+def test_the_phase_event_round_trips_and_older_logs_still_read(tmp_path: Path) -> None:
+    from tuiapp.core.runs.events import PREPARING_DATASET, Phase
+
+    event = Phase(name=PREPARING_DATASET, detail="tokenizing train dataset", done=120, total=500, time=2.0)
+    data = event_to_json(event)
+    assert data == {"event": "phase", "time": 2.0, "name": "preparing the dataset",
+                    "detail": "tokenizing train dataset", "done": 120, "total": 500}  # fmt: skip
+    assert parse_event(data) == event and event.fraction == pytest.approx(0.24)
+    assert parse_event({"event": "phase", "time": 1.0, "name": "x", "from_the_future": 1}) == Phase("x", time=1.0)
+    assert parse_event({"event": "phase", "time": 1.0}) is None  # malformed: no name
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
+    for run in ("tiny-llama-lora", "tiny-llama-oom", "tiny-llama-resume"):  # recorded before phases existed
+        events = read_events(fixtures / run / "events.jsonl")
+        assert isinstance(events[0], Started) and not any(isinstance(e, Phase) for e in events)

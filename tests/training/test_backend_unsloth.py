@@ -20,6 +20,7 @@ from worker_runs import run_to_end
 from tuiapp.core.config import validate_config
 from tuiapp.core.data.samples import sample_path
 from tuiapp.core.runs import Completed, EventWriter, Failed, Metrics, Started, read_events, summarize_run
+from tuiapp.core.runs.events import Phase
 from tuiapp.core.runs.failure import classify_failure
 from tuiapp.core.runs.launcher import prepare_run
 from tuiapp.core.user_error import UserError
@@ -138,7 +139,7 @@ def test_unsloth_lora_run_on_cpu_lowers_loss_and_adapter_reloads(tiny_model_dir:
     log = paths.log.read_text(encoding="utf-8")
     assert code == 0, log
     assert "training on CPU" in log  # Unsloth's own banner: its CPU fallback ran, not plain transformers
-    events = read_events(paths.events)
+    events = [e for e in read_events(paths.events) if not isinstance(e, Phase)]  # phases: tests/training/test_worker
     started = events[0]
     assert isinstance(started, Started) and "unsloth" in started.versions
     assert "framework unsloth" in started.notes
@@ -192,7 +193,7 @@ def test_unsloth_refuses_an_architecture_it_cannot_load(tmp_path: Path) -> None:
     paths = prepare_run(make_config(model), runs_dir=str(tmp_path / "runs"))
     code, _ = run_to_end(paths, RUN_TIMEOUT_S)
     assert code == 1
-    events = read_events(paths.events)
+    events = [e for e in read_events(paths.events) if not isinstance(e, Phase)]  # it failed loading the model
     assert len(events) == 1 and isinstance(events[0], Failed), paths.log.read_text(encoding="utf-8")
     assert events[0].reason == "bad_input"
     assert events[0].message.startswith(f"Unsloth cannot load {model}: ")

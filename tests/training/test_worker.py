@@ -12,6 +12,7 @@ from worker_runs import run_to_end
 from tuiapp.core.config import validate_config
 from tuiapp.core.data.samples import sample_path
 from tuiapp.core.runs import Completed, Failed, Metrics, RunPaths, Started, read_events, summarize_run
+from tuiapp.core.runs.events import FIRST_STEP, LOADING_LIBRARIES, LOADING_MODEL, PREPARING_DATASET, Phase
 from tuiapp.core.runs.launcher import prepare_run
 
 RUN_TIMEOUT_S = 120
@@ -33,12 +34,13 @@ def make_config(model: Path, method: str = "lora", **training: Any) -> Any:
 
 
 def check_event_log(paths: RunPaths) -> list[Any]:
-    """Every line is one JSON object of a known kind; started comes first and the final event last."""
+    """Every line is one JSON object of a known kind; only phases come before started, the final event last."""
     lines = paths.events.read_text(encoding="utf-8").splitlines()
     assert all(isinstance(json.loads(line), dict) for line in lines)
     events = read_events(paths.events)
     assert len(events) == len(lines), "an event line did not parse"
-    assert isinstance(events[0], Started)
+    first = next(e for e in events if not isinstance(e, Phase))
+    assert isinstance(first, Started)
     assert events[-1].kind in ("completed", "stopped", "failed")
     assert [e.time for e in events] == sorted(e.time for e in events)
     return events
@@ -68,6 +70,14 @@ def test_lora_run_lowers_loss_and_adapter_reloads(tiny_model_dir: Path, tmp_path
     assert [e.step for e in events if e.kind == "checkpoint_saved"] == [10, 20]
     final = events[-1]
     assert isinstance(final, Completed) and final.artifacts == [str(paths.final)]
+    assert final.train_loss == pytest.approx(sum(loss) / 20) and final.tokens == metrics[-1].tokens > 0
+    phases = [e for e in events if isinstance(e, Phase)]
+    names = list(dict.fromkeys(e.name for e in phases))
+    assert names == [LOADING_LIBRARIES, LOADING_MODEL, PREPARING_DATASET, FIRST_STEP], names
+    started_at = next(i for i, e in enumerate(events) if isinstance(e, Started))
+    assert all(isinstance(e, Phase) for e in events[:started_at]) and isinstance(events[started_at + 1], Phase)
+    tokenizing = [e for e in phases if e.detail and e.detail.startswith("tokenizing train")]
+    assert tokenizing and tokenizing[-1].done == tokenizing[-1].total > 0, [e.detail for e in phases]
     print(f"LoRA: 20 steps in {seconds:.1f} s wall (launch included); train runtime {final.runtime_s:.2f} s")
 
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
@@ -127,3 +137,15 @@ def test_bad_model_path_fails_fast_with_a_clear_event(tmp_path: Path) -> None:
     assert events[0].traceback_tail
     assert summarize_run(paths).state == "failed"
     assert seconds < 60
+
+
+def test_offline_hub_model_missing_from_the_cache_fails_in_words_with_one_fix(tmp_path: Path) -> None:
+    """HF_HUB_OFFLINE is set for the tests, and the tests' Hugging Face cache is empty."""
+    paths = prepare_run(make_config(Path("nobody/not-cached-model")), runs_dir=str(tmp_path / "runs"))
+    code, seconds = run_to_end(paths, RUN_TIMEOUT_S)
+    assert code == 1
+    (failed,) = read_events(paths.events)  # before any phase: nothing heavy was imported
+    assert isinstance(failed, Failed) and failed.reason == "model_not_cached"
+    assert failed.message.startswith("model nobody/not-cached-model: HF_HUB_OFFLINE is set and the model is not in")
+    assert failed.hint and "hf download nobody/not-cached-model" in failed.hint
+    assert failed.hint not in failed.message and seconds < 60

@@ -86,6 +86,14 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues_the_schedule(tiny_model
     # Cosine decay without warmup: a restored scheduler keeps falling; a fresh one would jump back to the peak.
     assert all(a > b for a, b in itertools.pairwise(rates)), rates
     assert events[-1].kind == "completed" and summarize_run(paths).state == "completed"
+    # The trainer's own figures cover the resumed launch only; the completed event's cover the whole run.
+    completed = events[-1]
+    assert completed.train_loss == pytest.approx(sum(m.loss for m in metrics_of(events)) / 60)
+    trained = (stopped.time - starts[0].time) + (completed.time - starts[1].time)
+    assert completed.runtime_s == pytest.approx(trained) and trained < completed.time - starts[0].time
+    assert completed.tokens == sum(m.tokens for m in metrics_of(events) if m.step in (stopped.step, 60))
+    summary = summarize_run(paths)
+    assert (summary.train_loss, summary.training_s) == (completed.train_loss, pytest.approx(trained))
     with pytest.raises(UserError, match="completed"):
         resume_run(paths)
 

@@ -11,6 +11,7 @@ from tuiapp.tui.app import FTWizardApp
 from tuiapp.tui.screens.dataset_screen import DatasetScreen
 from tuiapp.tui.screens.method_screen import MethodScreen
 from tuiapp.tui.screens.model_screen import ModelScreen
+from tuiapp.tui.screens.save_config_screen import SaveConfigScreen
 from tuiapp.tui.widgets.model_facts import ModelFacts
 
 
@@ -96,6 +97,10 @@ async def test_method_table_marks_the_recommendation_and_saves_a_config(tmp_path
         assert recommended is not None and screen.highlighted is recommended
         assert "★ recommended" in str(screen.query_one("#method-reasons", Static).visual)
         await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveConfigScreen)  # it asks where, suggesting the folder and a name
+        assert app.screen.query_one(Input).value == str(tmp_path / f"llama-3.1-8b-instruct-{recommended.method}.yaml")
+        await pilot.press("enter")
         await pilot.pause()
         (saved,) = tmp_path.glob("*.yaml")
         config = load_config(saved)

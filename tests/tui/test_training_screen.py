@@ -79,9 +79,10 @@ async def test_replay_of_a_completed_run_fills_charts_progress_and_log(tmp_path:
         log = log_text(screen)
         assert "0:00:00 started: 40 steps on cpu" in log and "completed at step 40 in 0:00:33" in log
         outcome = shown(screen.query_one("#training-outcome-text", Static))
-        assert outcome.startswith("Completed at step 40. Result: ") and outcome.endswith("tiny-llama-lora/final")
+        assert outcome.startswith("Completed at step 40 in 0:00:33 (train loss 5.7835). Result: ")
+        assert "tiny-llama-lora/final" in outcome and "What next:" in outcome
         assert f"no GPU: {NO_GPU}" in shown(screen.query_one(GpuSparklines))
-        assert pilot.app.sub_title == "Training · tiny-llama-lora"
+        assert pilot.app.screen.sub_title == "Training · tiny-llama-lora"
 
 
 async def test_small_terminal_shows_one_chart_and_keys_switch_it(tmp_path: Path) -> None:
@@ -109,7 +110,7 @@ async def test_failed_run_shows_reason_fixes_and_recoveries(tmp_path: Path) -> N
         screen = await settled(pilot)
         assert screen.state.phase == "failed" and screen.has_class("-broken")
         outcome = shown(screen.query_one("#training-outcome-text", Static))
-        assert outcome.startswith("Failed (out_of_memory): still out of memory after 2 automatic recoveries")
+        assert outcome.startswith("Failed (out of memory): still out of memory after 2 automatic recoveries")
         assert "Fix 1: shorten training.max_length" in outcome and "Fix 4:" in outcome
         assert not screen.query_one(TrainingCharts).display  # the failure comes first on a small terminal
         log = log_text(screen)

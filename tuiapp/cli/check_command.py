@@ -1,19 +1,40 @@
-"""`ftwizard check CONFIG.yaml`: validate a config, then check it against this GPU (or a planned one)."""
+"""`ftwizard check CONFIG.yaml`: validate a config, then check it against this GPU (or a planned one) and its
+model's context length."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tuiapp.core.config import FTConfig
+    from tuiapp.core.preflight import Finding
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("check", help="validate a config file and check it against the GPU")
+    parser = commands.add_parser("check", help="validate a config file and check it against the GPU and the model")
     parser.add_argument("config", metavar="CONFIG.yaml", help="the config file to check")
     parser.add_argument("--gpu", metavar="GPU", help='check against this GPU instead: "RTX 4090", 24GB')
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
+
+
+def model_findings(config: FTConfig) -> tuple[list[Finding], list[str]]:
+    """(findings, notes) from the model's shape, read as `ftwizard plan` reads it; a model that cannot be
+    read here (offline, a typo) is a note saying what was not checked, not a failure."""
+    from tuiapp.core.context_check import max_length_problem
+    from tuiapp.core.models.resolve import resolve_model
+    from tuiapp.core.preflight import Finding
+    from tuiapp.core.user_error import UserError
+
+    try:
+        model = resolve_model(config.model.name_or_path, revision=config.model.revision)
+    except UserError as exc:
+        return [], [f"the max length was not checked against the model's context: {exc}"]
+    problem = max_length_problem(config, model.context_length)
+    return ([Finding("error", "training.max_length", problem)] if problem else []), []
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)  # a ConfigError here exits 2 with every located problem
     profile = planned_hardware(resolve_gpu(args.gpu)) if args.gpu else detect_hardware()
     findings = check_against_hardware(config, profile)
+    from_model, notes = model_findings(config)
+    findings += from_model
     errors = [finding for finding in findings if finding.level == "error"]
     if args.json:
         print(
@@ -32,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
                     "config": args.config,
                     "valid": not errors,
                     "findings": [vars(finding) for finding in findings],
+                    "notes": notes,
                 },
                 indent=2,
             )
@@ -41,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         target = f"{gpu.name}{' (planned)' if profile.source == 'planned' else ''}" if gpu else "CPU only"
         for finding in findings:
             print(f"{args.config}: {finding}", file=sys.stderr if finding.level == "error" else sys.stdout)
+        for note in notes:
+            print(f"{args.config}: note: {note}")
         verdict = "has problems" if errors else "is valid"
         summary = f"{config.task} · {config.method} · {config.model.name_or_path}"
         print(f"{args.config} {verdict} for {target}: {summary}")

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from tuiapp.cli.arg_types import MAX_LENGTH_BOUNDS, eval_size, whole_number
 from tuiapp.core.config.choices import DatasetFormat, Task, choices
 
 
@@ -27,15 +28,19 @@ def register(commands: Any) -> None:
         help="sft, dpo, kto, orpo or grpo (default: the config's, else the one the format fits)",
     )
     parser.add_argument("--format", default="auto", choices=choices(DatasetFormat), help="skip detection")
-    parser.add_argument("--max-len", type=int, help="the length training cuts rows at (2048)")
+    parser.add_argument(
+        "--max-len", type=whole_number(*MAX_LENGTH_BOUNDS), help="the length training cuts rows at (2048)"
+    )
     parser.add_argument("--map", action="append", metavar="NAME=EXPECTED", help="rename a column, e.g. question=prompt")
-    parser.add_argument("--row", type=int, default=0, help="which row to render (default 0)")
+    parser.add_argument(
+        "--row", type=whole_number(1), default=1, help="which row to render, from 1 as the Dataset screen counts (1)"
+    )
     parser.add_argument("--config-name", help="the Hub dataset's configuration (subset)")
     parser.add_argument("--split", default="train", help="the Hub dataset's split (train)")
     parser.add_argument("--template", help="use a standard chat template: chatml, llama-3, zephyr, alpaca")
-    parser.add_argument("--micro-batch", type=int, help="for steps per epoch (the config's, else 1)")
-    parser.add_argument("--grad-accum", type=int, help="for steps per epoch (the config's, else 1)")
-    parser.add_argument("--eval-size", type=float, help="rows held out for eval: a fraction below 1 or a count")
+    parser.add_argument("--micro-batch", type=whole_number(1), help="for steps per epoch (the config's, else 1)")
+    parser.add_argument("--grad-accum", type=whole_number(1), help="for steps per epoch (the config's, else 1)")
+    parser.add_argument("--eval-size", type=eval_size, help="rows held out for eval: a fraction below 1 or a count")
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip malformed lines and rows that do not fit the format (counted)"
     )
@@ -64,15 +69,14 @@ def _request(args: argparse.Namespace, config: Any) -> Any:
         grad_accum=args.grad_accum or (config.training.grad_accum if config else 1),
         eval_size=args.eval_size if args.eval_size is not None else (config.dataset.eval_size if dataset else 0.0),
         seed=config.training.seed if config else 42,
-        row=args.row,
+        row=args.row - 1,  # the request counts from 0
         skip_bad=args.skip_bad or bool(dataset and dataset.skip_bad),
         dedupe=args.dedupe or bool(dataset and dataset.dedupe),
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from tuiapp.cli.console import out_console
     from tuiapp.cli.data_report import StderrProgress, print_report
     from tuiapp.core.config import load_config
     from tuiapp.training.dataset_inspect import inspect_dataset
@@ -96,13 +100,23 @@ def run(args: argparse.Namespace) -> int:
 
     with progress:
         inspect_dataset(request, collect)
+    _check_row(args, events)
     if config is not None:
         _remember(args.config, config, request, events["detected"])
     if args.json:
         print(json.dumps({"source": args.source, **events}, indent=2, default=str))
     else:
-        print_report(Console(highlight=False), request, events)
+        print_report(out_console(highlight=False), request, events)
     return _verdict(request, events)
+
+
+def _check_row(args: argparse.Namespace, events: dict[str, Any]) -> None:
+    """A --row past the last row is a mistake to say, not a row to wrap around to."""
+    from tuiapp.core.user_error import UserError
+
+    total = events.get("rows", {}).get("total")
+    if total is not None and args.row > total:
+        raise UserError(f"--row {args.row}: {args.source} has {total:,} rows to train on; choose 1 to {total:,}")
 
 
 def _verdict(request: Any, events: dict[str, Any]) -> int:

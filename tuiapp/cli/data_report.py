@@ -100,7 +100,7 @@ def print_report(console: Console, request: InspectRequest, events: dict[str, An
     if "stats" in events:
         _print_stats(console, events["stats"])
     if events.get("rows", {}).get("rows"):
-        _print_row(console, events["rows"]["rows"][0])
+        _print_row(console, events["rows"]["rows"][0], events["rows"]["total"])
 
 
 def cleaned_line(cleaned: dict[str, Any]) -> str:
@@ -142,16 +142,17 @@ def _print_stats(console: Console, data: dict[str, Any]) -> None:
         console.print(line, markup=False)
 
 
-def _print_row(console: Console, row: dict[str, Any]) -> None:
+def _print_row(console: Console, row: dict[str, Any], total: int) -> None:
+    """`Row 3 of 60`: counted from 1, as the Dataset screen and `--row` count."""
+    where = f"Row {row['index'] + 1} of {total:,}"
     if "pieces" not in row:
-        console.print(Text(f"Row {row['index']} (no tokenizer: shown as read)", style="bold"))
+        console.print(Text(f"{where} (no tokenizer: shown as read)", style="bold"))
         console.print(str(row["raw"]), markup=False)
         return
     part = {"chosen": " (chosen answer)", "prompt": " (prompt only: completions are generated)"}.get(row["part"], "")
     console.print(
         Text(
-            f"Row {row['index']}{part}: {row['tokens']} tokens, {row['loss_tokens']} carry loss "
-            f"(marked {LOSS_OPEN} {LOSS_CLOSE})",
+            f"{where}{part}: {row['tokens']} tokens, {row['loss_tokens']} carry loss (marked {LOSS_OPEN} {LOSS_CLOSE})",
             style="bold",
         )
     )

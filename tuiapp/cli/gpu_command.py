@@ -18,8 +18,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from tuiapp.cli.console import out_console
     from tuiapp.core.hardware import detect_hardware, gpu_catalog, planned_hardware, resolve_gpu
 
     if args.list:
@@ -27,13 +26,13 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(catalog, indent=2))
         else:
-            Console().print(_catalog_table())
+            out_console().print(_catalog_table())
         return 0
     profile = planned_hardware(resolve_gpu(args.gpu)) if args.gpu else detect_hardware()
     if args.json:
         print(json.dumps(profile.to_json_dict(), indent=2))
         return 0
-    console = Console()
+    console = out_console()
     for renderable in _profile_renderables(profile):
         console.print(renderable)
     return 0

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from tuiapp.cli.arg_types import MAX_LENGTH_BOUNDS, whole_number
 from tuiapp.core.units import GIB
 
 
@@ -16,9 +17,15 @@ def register(commands: Any) -> None:
     parser.add_argument("--gpu", metavar="GPU", help='plan for this GPU instead of this machine\'s: "RTX 4090", 24GB')
     parser.add_argument("--task", default="sft", choices=["sft", "dpo", "kto", "orpo", "grpo"])
     parser.add_argument("--method", choices=["full", "lora", "qlora", "lora8"], help="only this method")
-    parser.add_argument("--seq-len", type=int, default=2048, help="tokens per sequence (default 2048)")
-    parser.add_argument("--micro-batch", type=int, help="sequences per step on the GPU (default: chosen)")
-    parser.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step")
+    parser.add_argument(
+        "--seq-len", type=whole_number(*MAX_LENGTH_BOUNDS), default=2048, help="tokens per sequence (default 2048)"
+    )
+    parser.add_argument("--micro-batch", type=whole_number(1), help="sequences per step on the GPU (default: chosen)")
+    parser.add_argument(
+        "--grad-accum",
+        type=whole_number(1),
+        help="micro-batches per optimizer step (with --micro-batch; default: 16 sequences a step)",
+    )
     parser.add_argument(
         "--grad-ckpt",
         action=argparse.BooleanOptionalAction,
@@ -26,7 +33,7 @@ def register(commands: Any) -> None:
         help="gradient checkpointing (default: chosen)",
     )
     parser.add_argument("--optimizer", choices=["adamw_torch", "adamw_8bit", "paged_adamw_8bit"])
-    parser.add_argument("--lora-r", type=int, default=16)
+    parser.add_argument("--lora-r", type=whole_number(1), default=16, help="LoRA rank (default 16)")
     parser.add_argument("--lora-targets", nargs="+", metavar="NAME", help="default: all-linear")
     parser.add_argument("--attn", choices=["sdpa", "eager", "flash"], default="sdpa")
     parser.add_argument("--framework", choices=["hf", "unsloth"])
@@ -37,9 +44,15 @@ def register(commands: Any) -> None:
 
 def _request(args: argparse.Namespace) -> Any:
     from tuiapp.core.estimate.planner import PlanRequest
+    from tuiapp.core.user_error import UserError
 
     micro = args.micro_batch
-    effective = (micro or 1) * args.grad_accum if args.grad_accum else 16
+    if args.grad_accum and not micro:
+        raise UserError(
+            "--grad-accum needs --micro-batch too: the effective batch is their product "
+            "(without both the planner picks the micro-batch for an effective batch of 16)"
+        )
+    effective = micro * args.grad_accum if micro and args.grad_accum else 16
     return PlanRequest(
         task=args.task,
         seq_len=args.seq_len,
@@ -87,6 +100,7 @@ def plan_to_json(model: Any, gpu: Any, plan: Any, source: str) -> dict[str, Any]
         "methods": methods,
         "recommended": plan.recommended.method if plan.recommended else None,
         "reasons": list(plan.reasons),
+        "notes": list(plan.notes),
         "advice": list(plan.advice),
     }
 

@@ -16,11 +16,12 @@ def _count(params: int) -> str:
 
 def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
     """Print the comparison table and what follows from it."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
+    from tuiapp.cli.console import out_console
+
+    console = out_console()
     gpu = report["gpu"]
     where = (
         "no GPU"
@@ -48,6 +49,8 @@ def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
             settings,
         )
     console.print(table)
+    for note in report.get("notes", []):  # why the peaks differ where they surprise
+        console.print(f"Note: {escape(note)}")
     console.print(f"Framework: {escape(report['framework_reason'])}")
     if report["recommended"]:
         console.print(f"[b]Recommended: {report['recommended']}[/b]")

@@ -1,15 +1,18 @@
 """Follow a run's events.jsonl in the terminal: one compact progress line, lifecycle events as lines.
 
-On a terminal the progress line is redrawn in place; under nohup or a pipe it is printed as a new line at
-most every `PLAIN_EVERY_S` seconds, so logs stay short. Ctrl-C asks the worker to stop gracefully.
+On a terminal the progress line is redrawn in place, cut to the terminal's width so it never wraps; under
+nohup, a pipe or a file each log step (each metrics event) is a new line. Ctrl-C asks the worker to stop
+gracefully.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from tuiapp.core.runs.events import (
@@ -28,7 +31,6 @@ from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.runs.status import is_alive, read_status
 from tuiapp.core.user_error import UserError
 
-PLAIN_EVERY_S = 10.0
 POLL_S = 0.3
 EXIT_WAIT_S = 30.0
 REASON_SHOWN = 80  # characters of the error in a recovery line (CUDA's message runs to hundreds)
@@ -39,24 +41,44 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def progress_line(event: Metrics, started: Started | None, recovered: Recovering | None = None) -> str:
+def progress_line(
+    event: Metrics, started: Started | None, recovered: Recovering | None = None, width: int | None = None
+) -> str:
     """`step 12/40 (30%) · epoch 0.60 · loss 2.314 · lr 1.8e-04 · 310 tok/s · ETA 0:01:23`, and after an
-    out-of-memory recovery the settings that fit: `· micro-batch 2x4 after OOM`."""
-    parts = [f"step {event.step}/{event.total_steps} ({100 * event.step // max(event.total_steps, 1)}%)"]
+    out-of-memory recovery the settings that fit: `· micro-batch 2x4 after OOM`. With `width`, the least
+    important parts are left out until the line fits (the step last of all, cut short if it must be)."""
+    parts = [(0, f"step {event.step}/{event.total_steps} ({100 * event.step // max(event.total_steps, 1)}%)")]
     if event.epoch is not None:
-        parts.append(f"epoch {event.epoch:.2f}")
+        parts.append((4, f"epoch {event.epoch:.2f}"))
     if event.loss is not None:
-        parts.append(f"loss {event.loss:.4f}")
+        parts.append((1, f"loss {event.loss:.4f}"))
     if event.learning_rate is not None:
-        parts.append(f"lr {event.learning_rate:.1e}")
+        parts.append((6, f"lr {event.learning_rate:.1e}"))
     if event.tokens_per_s is not None:
-        parts.append(f"{event.tokens_per_s:,.0f} tok/s")
+        parts.append((5, f"{event.tokens_per_s:,.0f} tok/s"))
     if started is not None and event.step > started.step:
         per_step = (event.time - started.time) / (event.step - started.step)
-        parts.append(f"ETA {_duration(per_step * (event.total_steps - event.step))}")
+        parts.append((2, f"ETA {_duration(per_step * (event.total_steps - event.step))}"))
     if recovered is not None:
-        parts.append(f"micro-batch {recovered.new_micro_batch_size}x{recovered.new_grad_accum} after OOM")
-    return " · ".join(parts)
+        parts.append((3, f"micro-batch {recovered.new_micro_batch_size}x{recovered.new_grad_accum} after OOM"))
+    return fit_parts(parts, width)
+
+
+def fit_parts(parts: list[tuple[int, str]], width: int | None, sep: str = " · ") -> str:
+    """The parts joined in order; when longer than `width`, the highest-ranked (least important) go first."""
+    kept = list(parts)
+    line = sep.join(text for _, text in kept)
+    while width is not None and len(line) > width and len(kept) > 1:
+        kept.remove(max(kept, key=lambda part: part[0]))
+        line = sep.join(text for _, text in kept)
+    if width is not None and len(line) > width:
+        line = line[: max(width - 1, 0)] + "…" if width > 0 else ""
+    return line
+
+
+def terminal_width() -> int:
+    """Columns a redrawn line may use: one less than the terminal's, as writing the last column wraps on some."""
+    return max(shutil.get_terminal_size().columns - 1, 1)
 
 
 def recovering_line(event: Recovering) -> str:
@@ -103,13 +125,15 @@ def lifecycle_line(event: Event, paths: RunPaths) -> str | None:
 
 
 class ProgressPrinter:
-    """Prints events as they arrive; remembers the started event for the ETA and the last OOM recovery."""
+    """Prints events as they arrive; remembers the started event for the ETA and the last OOM recovery.
 
-    def __init__(self, paths: RunPaths, out: TextIO, tty: bool) -> None:
-        self.paths, self.out, self.tty = paths, out, tty
+    Each metrics event is one log step: on a terminal it redraws the progress line (as wide as the terminal
+    is now), elsewhere it is a line of its own, so a log holds every step, the first after a resume too."""
+
+    def __init__(self, paths: RunPaths, out: TextIO, tty: bool, width: Callable[[], int] = terminal_width) -> None:
+        self.paths, self.out, self.tty, self.width = paths, out, tty, width
         self.started: Started | None = None
         self.recovered: Recovering | None = None
-        self.last_plain = 0.0
         self.open_line = False
 
     def show(self, event: Event) -> None:
@@ -118,13 +142,12 @@ class ProgressPrinter:
         if isinstance(event, Recovering):
             self.recovered = event
         if isinstance(event, Metrics):
-            line = progress_line(event, self.started, self.recovered)
             if self.tty:
+                line = progress_line(event, self.started, self.recovered, self.width())
                 self.out.write(f"\r\033[K{line}")
                 self.open_line = True
-            elif time.monotonic() - self.last_plain >= PLAIN_EVERY_S or event.step == event.total_steps:
-                self.out.write(line + "\n")
-                self.last_plain = time.monotonic()
+            else:
+                self.out.write(progress_line(event, self.started, self.recovered) + "\n")
         else:
             text = lifecycle_line(event, self.paths)
             if text:

@@ -6,8 +6,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -22,4 +20,6 @@ def presets_dir() -> Path:
 
 def read_preset(name: str) -> Any:
     """Parse one preset file, e.g. read_preset("gpus.yaml")."""
+    import yaml  # here, not at the top: importing the catalogue should not cost a YAML parser until it is read
+
     return yaml.safe_load((presets_dir() / name).read_text(encoding="utf-8"))

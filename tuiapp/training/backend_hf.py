@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuiapp.core.runs.events import Completed, Event, EventWriter, Started, Stopped
-from tuiapp.core.user_error import UserError
+from tuiapp.core.runs.events import (
+    LOADING_CHECKPOINT,
+    LOADING_LIBRARIES,
+    LOADING_MODEL,
+    PREPARING_DATASET,
+    Completed,
+    Event,
+    EventWriter,
+    Started,
+    Stopped,
+)
+from tuiapp.training.model_source import check_model_source
+from tuiapp.training.phases import PhaseReporter, dataset_progress
 from tuiapp.training.run_facts import hardware_facts, library_versions
 
 if TYPE_CHECKING:
@@ -33,16 +43,6 @@ def _precision(config: FTConfig, cuda: bool, notes: list[str]) -> str:
     if wanted == "auto":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return wanted
-
-
-def _check_model_source(name: str) -> None:
-    """A name that looks like a path must be a model folder: say so plainly instead of a Hub id error."""
-    looks_local = name.startswith((".", "/", "~")) or name.count("/") > 1
-    if looks_local and not (Path(name).expanduser() / "config.json").is_file():
-        raise UserError(
-            f"model.name_or_path {name}: no model folder there (one holding config.json); check the path, "
-            "or give a Hub id such as Qwen/Qwen2.5-0.5B"
-        )
 
 
 def _load_model(config: FTConfig, precision: str, cuda: bool) -> Any:
@@ -146,14 +146,16 @@ def _settle_template(tokenizer: Any, model: Any, dataset: Any, notes: list[str])
 
 
 def trained_tokens(log_history: list[dict[str, Any]]) -> int | None:
-    """The last `num_tokens` TRL logged: every token the run trained on, resumed parts included."""
+    """The last `num_tokens` TRL logged: the tokens this launch trained on (TRL counts from 0 at each launch)."""
     counts = [entry["num_tokens"] for entry in log_history if "num_tokens" in entry]
     return int(counts[-1]) if counts else None
 
 
 def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested: Callable[[], bool]) -> Event:
     """Train the run in `paths` (continuing from its last checkpoint, if any); the final event to write."""
-    _check_model_source(config.model.name_or_path)  # before the heavy imports: a wrong path fails at once
+    check_model_source(config.model.name_or_path, config.model.revision)  # before the heavy imports
+    phases = PhaseReporter(writer)
+    phases.show(LOADING_LIBRARIES)
     import torch
     from transformers import AutoTokenizer
     from trl import SFTTrainer
@@ -165,11 +167,14 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
     cuda = torch.cuda.is_available()
     notes: list[str] = []
     precision = _precision(config, cuda, notes)
+    phases.show(LOADING_MODEL, config.model.name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(
         config.model.name_or_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code
     )
     model = _load_model(config, precision, cuda)
-    train_rows, eval_rows, dropped = build_trl_datasets(config)
+    phases.show(PREPARING_DATASET, "reading rows")
+    with dataset_progress(phases):
+        train_rows, eval_rows, dropped = build_trl_datasets(config)
     if dropped.dropped_count:
         first = dropped.dropped[0]
         notes.append(f"{dropped.dropped_count} row(s) dropped (e.g. {first.where}: {first.reason})")
@@ -192,20 +197,23 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
         )
 
     samples_per_step = config.training.micro_batch_size * config.training.grad_accum
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_rows,
-        eval_dataset=eval_rows,
-        processing_class=tokenizer,
-        peft_config=_lora_config(config) if config.uses_adapter else None,
-        callbacks=[
-            make_event_callback(writer, started, stop_requested, samples_per_step),
-            *make_fault_callbacks(config),
-        ],
-    )
+    with dataset_progress(phases):  # the trainer tokenizes the rows as it is built
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=train_rows,
+            eval_dataset=eval_rows,
+            processing_class=tokenizer,
+            peft_config=_lora_config(config) if config.uses_adapter else None,
+            callbacks=[
+                make_event_callback(writer, started, stop_requested, samples_per_step),
+                *make_fault_callbacks(config),
+            ],
+        )
     if stop_requested():  # asked to stop while loading: nothing trained, nothing to save
         return Stopped(step=0, checkpoint=str(resume_from) if resume_from else None)
+    if resume_from:
+        phases.show(LOADING_CHECKPOINT, resume_from.name)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     step = trainer.state.global_step
     if stop_requested() and step < trainer.state.max_steps:

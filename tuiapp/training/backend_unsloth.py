@@ -15,9 +15,21 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tuiapp.core.runs.events import Completed, Event, EventWriter, Started, Stopped
+from tuiapp.core.runs.events import (
+    LOADING_CHECKPOINT,
+    LOADING_LIBRARIES,
+    LOADING_MODEL,
+    PREPARING_DATASET,
+    Completed,
+    Event,
+    EventWriter,
+    Started,
+    Stopped,
+)
 from tuiapp.core.user_error import UserError
-from tuiapp.training.backend_hf import _check_model_source, _precision, _settle_template, _sft_args, trained_tokens
+from tuiapp.training.backend_hf import _precision, _settle_template, _sft_args, trained_tokens
+from tuiapp.training.model_source import check_model_source
+from tuiapp.training.phases import PhaseReporter, dataset_progress
 from tuiapp.training.run_facts import hardware_facts, library_versions
 
 if TYPE_CHECKING:
@@ -130,10 +142,12 @@ def _cpu_notes(config: FTConfig, args: Any, notes: list[str]) -> None:
 
 def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested: Callable[[], bool]) -> Event:
     """Train the run in `paths` with Unsloth (continuing from its last checkpoint, if any); the final event."""
-    _check_model_source(config.model.name_or_path)  # before the heavy imports: a wrong path fails at once
+    check_model_source(config.model.name_or_path, config.model.revision)  # before the heavy imports
     if config.task != "sft":
         raise UserError(f"the unsloth backend trains task sft only, not {config.task}: set framework: hf")
     notes: list[str] = []
+    phases = PhaseReporter(writer)
+    phases.show(LOADING_LIBRARIES)
     import_unsloth(notes)  # first: it patches what the imports below bring in
     import torch
     from trl import SFTTrainer  # after Unsloth: its patched trainer (on CPU, its CPU defaults)
@@ -144,8 +158,11 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
 
     cuda = torch.cuda.is_available()
     precision = _precision(config, cuda, notes)
+    phases.show(LOADING_MODEL, config.model.name_or_path)
     model, tokenizer = _load(config, precision, cuda)
-    train_rows, eval_rows, dropped = build_trl_datasets(config)
+    phases.show(PREPARING_DATASET, "reading rows")
+    with dataset_progress(phases):
+        train_rows, eval_rows, dropped = build_trl_datasets(config)
     if dropped.dropped_count:
         first = dropped.dropped[0]
         notes.append(f"{dropped.dropped_count} row(s) dropped (e.g. {first.where}: {first.reason})")
@@ -173,19 +190,22 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
         )
 
     samples_per_step = config.training.micro_batch_size * config.training.grad_accum
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_rows,
-        eval_dataset=eval_rows,
-        processing_class=tokenizer,
-        callbacks=[
-            make_event_callback(writer, started, stop_requested, samples_per_step),
-            *make_fault_callbacks(config),
-        ],
-    )
+    with dataset_progress(phases):  # the trainer tokenizes the rows as it is built
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=train_rows,
+            eval_dataset=eval_rows,
+            processing_class=tokenizer,
+            callbacks=[
+                make_event_callback(writer, started, stop_requested, samples_per_step),
+                *make_fault_callbacks(config),
+            ],
+        )
     if stop_requested():  # asked to stop while loading: nothing trained, nothing to save
         return Stopped(step=0, checkpoint=str(resume_from) if resume_from else None)
+    if resume_from:
+        phases.show(LOADING_CHECKPOINT, resume_from.name)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     step = trainer.state.global_step
     if stop_requested() and step < trainer.state.max_steps:

@@ -1,10 +1,11 @@
 """The training worker: `python -m tuiapp.training.worker RUN_DIR`.
 
-It runs the run directory's config with the chosen backend, writes events to `events.jsonl`, and always
-ends with one final event: completed, stopped (SIGTERM / SIGINT: save a checkpoint, then stop; a second
-signal stops at once) or failed (with a classified reason). SIGHUP is ignored, so a dropped SSH link
-does not end training. A run with checkpoints continues from the last one; GPU out-of-memory first restarts
-from there with lighter settings (`oom_recovery`).
+It runs the run directory's config with the chosen backend, writes events to `events.jsonl` (`phase` ones
+while it loads, so nobody waits in silence), and always ends with one final event: completed (its train
+loss, time and tokens summed over every launch of the run, `run_totals`), stopped (SIGTERM / SIGINT: save
+a checkpoint, then stop; a second signal stops at once) or failed (with a classified reason). SIGHUP is
+ignored, so a dropped SSH link does not end training. A run with checkpoints continues from the last one;
+GPU out-of-memory first restarts from there with lighter settings (`oom_recovery`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from tuiapp.core.runs.events import Completed, Event, EventWriter, Failed, Stopped
 from tuiapp.core.runs.failure import classify_failure, traceback_tail
+from tuiapp.core.runs.follow import read_events
 from tuiapp.core.runs.layout import RunPaths
+from tuiapp.core.runs.run_totals import completed_with_totals
 from tuiapp.core.runs.status import read_status, write_status
 from tuiapp.core.user_error import UserError
 
@@ -71,7 +74,7 @@ def _failed(exc: BaseException) -> Failed:
     """The failed event for an exception; the full traceback goes to the worker's log."""
     traceback.print_exc()
     why = classify_failure(exc)
-    message = str(exc) or type(exc).__name__
+    message = why.message or str(exc) or f"{type(exc).__name__} (no message)"
     return Failed(reason=why.reason, message=message, hint=why.hint, traceback_tail=traceback_tail(exc))
 
 
@@ -91,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _record_pid(paths)
     with EventWriter(paths.events) as writer:
         final = run(paths, stop, writer)
+        if isinstance(final, Completed):  # the trainer's figures cover this launch only
+            final = completed_with_totals(final, read_events(paths.events))
         writer.write(final)
     print(f"ftwizard worker: {final.kind}", flush=True)
     return 0 if isinstance(final, Completed | Stopped) else 1

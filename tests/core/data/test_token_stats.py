@@ -46,3 +46,12 @@ def test_histogram_bins_cover_every_value_and_mark_the_cut() -> None:
     lines = text_histogram(TokenStats.of([0, 1, 99, 100], max_length=60), width=10)
     assert sum("◀ max length" in line for line in lines) == 1
     assert lines[-1].strip().startswith("96–101") and lines[-1].endswith(" 2")  # the last bin holds the longest row
+
+
+def test_text_histogram_starts_at_the_first_row() -> None:
+    stats = TokenStats.of([900, 950, 1000, 1900], max_length=2048)  # 20 bins of 96: the first nine are empty
+    lines = text_histogram(stats, width=10)
+    assert lines[0].strip().startswith("864–959") and lines[0].endswith(" 2")
+    assert len(lines) == len(stats.histogram.counts) - 9
+    cut = TokenStats.of([900, 950, 1000, 1900], max_length=256)  # every row is cut: the histogram starts at the cut
+    assert text_histogram(cut, width=10)[0].strip().startswith("192–287") and "◀ max length" in text_histogram(cut)[0]

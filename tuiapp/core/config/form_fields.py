@@ -5,11 +5,13 @@ The Hyperparameters screen builds its form from these, so a new config field sho
 
 from __future__ import annotations
 
+import math
 import types
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 Kind = Literal["bool", "choice", "int", "float", "targets", "text"]
 LABELS = {
@@ -21,6 +23,8 @@ LABELS = {
     "use_dora": "DoRA",
     "use_rslora": "rsLoRA",
 }
+# Examples where the default is empty or says little; every other number field shows its default.
+EXAMPLES = {"max_steps": "500", "eval_steps": "50", "learning_rate": "2e-4", "weight_decay": "0.01"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,30 @@ class FormField:
     help: str
     choices: tuple[str, ...] = ()
     optional: bool = False
+    example: str = ""
+    """A value that fits the field's type and bounds, for its error message."""
+    low: float | None = None
+    low_open: bool = False
+    high: float | None = None
+    high_open: bool = False
+
+    @property
+    def bounds_text(self) -> str:
+        """`above 0`, `from 16 to 1,048,576`, `from 0 to below 1`, or empty when unbounded."""
+        low, high = (None if v is None else _number(v) for v in (self.low, self.high))
+        if low is not None and high is not None:
+            start = f"above {low} and" if self.low_open else f"from {low} to"
+            end = f"below {high}" if self.high_open else (f"at most {high}" if self.low_open else high)
+            return f"{start} {end}"
+        if low is not None:
+            return f"above {low}" if self.low_open else f"{low} or more"
+        if high is not None:
+            return f"below {high}" if self.high_open else f"at most {high}"
+        return ""
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _kind(annotation: Any) -> tuple[Kind, tuple[str, ...], bool]:
@@ -55,6 +83,48 @@ def _kind(annotation: Any) -> tuple[Kind, tuple[str, ...], bool]:
     return "text", (), optional
 
 
+def _constraints(info: FieldInfo) -> list[Any]:
+    """The field's own constraints and those inside its annotation (`PositiveInt | None`)."""
+    found, stack = list(info.metadata), [info.annotation]
+    while stack:
+        item = stack.pop()
+        if get_origin(item) is Annotated:
+            found += item.__metadata__
+            stack.append(get_args(item)[0])
+        elif get_origin(item) is not Literal:
+            stack.extend(get_args(item))
+    return found
+
+
+_BOUND_ATTRS = (("gt", "low", True), ("ge", "low", False), ("lt", "high", True), ("le", "high", False))
+
+
+def _bounds(info: FieldInfo) -> dict[str, Any]:
+    bounds: dict[str, Any] = {}
+    for item in _constraints(info):
+        for attr, key, is_open in (
+            ("gt", "low", True),
+            ("ge", "low", False),
+            ("lt", "high", True),
+            ("le", "high", False),
+        ):
+            if getattr(item, attr, None) is not None:
+                bounds[key], bounds[f"{key}_open"] = getattr(item, attr), is_open
+    return bounds
+
+
+def _example(name: str, kind: Kind, choices: tuple[str, ...], default: Any) -> str:
+    if name in EXAMPLES:
+        return EXAMPLES[name]
+    if kind == "choice":
+        return choices[0]
+    if kind == "targets":
+        return "q_proj, v_proj"
+    if kind == "bool" or default is None:
+        return ""
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
 def form_fields(section: type[BaseModel], prefix: str) -> list[FormField]:
     """Every field of a config section, in declaration order."""
     out = []
@@ -62,7 +132,9 @@ def form_fields(section: type[BaseModel], prefix: str) -> list[FormField]:
         kind, choices, optional = _kind(info.annotation)
         label = LABELS.get(name, name.replace("_", " ").capitalize())
         help_text = " ".join((info.description or "").split())
-        out.append(FormField(f"{prefix}.{name}", label, kind, help_text, choices, optional))
+        example = _example(name, kind, choices, info.default)
+        field = FormField(f"{prefix}.{name}", label, kind, help_text, choices, optional, example, **_bounds(info))
+        out.append(field)
     return out
 
 
@@ -88,16 +160,22 @@ def parse_value(field: FormField, raw: str | bool) -> Any:
         if field.optional:
             return None
         raise ValueError(f"{field.label} needs a value")
-    if field.kind == "int":
-        try:
-            return int(text.replace("_", "").replace(",", ""))
-        except ValueError:
-            raise ValueError(f"{field.label} takes a whole number, not {text!r}") from None
-    if field.kind == "float":
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError(f"{field.label} takes a number such as 2e-4 or 0.03, not {text!r}") from None
+    if field.kind in ("int", "float"):
+        return _number_value(field, text)
     if field.kind == "targets":
         return text if text == "all-linear" else [name.strip() for name in text.split(",") if name.strip()]
     return text
+
+
+def _number_value(field: FormField, text: str) -> int | float:
+    """An int or float field's value; else what it takes, with its bounds and an example that fits them."""
+    try:
+        value: int | float = int(text.replace("_", "").replace(",", "")) if field.kind == "int" else float(text)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value):  # out of bounds is the config's to explain, with the field's own words
+        return value
+    noun = "a whole number" if field.kind == "int" else "a number"
+    bounds = f" {field.bounds_text}" if field.bounds_text else ""
+    example = f", such as {field.example}" if field.example else ""
+    raise ValueError(f"{field.label} takes {noun}{bounds}{example}, not {text!r}")

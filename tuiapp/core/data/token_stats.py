@@ -113,13 +113,17 @@ class TokenStats:
 
 
 def text_histogram(stats: TokenStats, width: int = 40) -> list[str]:
-    """The histogram as text lines (`  512–767 │████▌ 31`), with `◀ max_length` on the cut bin."""
+    """The histogram as text lines (`  512–767 │████▌ 31`), with `◀ max_length` on the cut bin; it starts at
+    the first bin holding a row (or at the cut, when every row is longer than the max length)."""
     hist = stats.histogram
     peak = max(hist.counts, default=0) or 1
     label_width = len(f"{hist.edges[-1] - 1}") * 2 + 1
     eighths = " ▏▎▍▌▋▊▉█"
+    first = next((i for i, count in enumerate(hist.counts) if count), 0)
+    cut = next((i for i in range(len(hist.counts)) if hist.edges[i] <= stats.max_length < hist.edges[i + 1]), first)
     lines = []
-    for i, count in enumerate(hist.counts):
+    for i in range(min(first, cut), len(hist.counts)):
+        count = hist.counts[i]
         low, high = hist.edges[i], hist.edges[i + 1] - 1
         cells = count / peak * width
         bar = "█" * int(cells) + (eighths[int((cells % 1) * 8)] if cells % 1 else "")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from tuiapp.core.estimate.closed_form import MemoryEstimate, TrainingSetup, estimate_memory
+from tuiapp.core.estimate.plan_notes import METHOD_NAMES, plan_notes
 from tuiapp.core.units import GIB
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class Plan:
     framework: str
     framework_reason: str
     advice: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    """Why the peaks differ where they surprise (a lighter method needing more, the logits dominating)."""
 
 
 def choose_framework(shape: ModelShape, gpu: GpuInfo | None, planned: bool, wanted: str | None) -> tuple[str, str]:
@@ -183,10 +186,17 @@ def _reasons(chosen: PlanOption, fitting: list[PlanOption], request: PlanRequest
     ]
     better = [option for option in fitting if option.method == "full"]
     if chosen.method != "full" and better:
-        data = "unknown" if request.dataset_tokens is None else f"{request.dataset_tokens / 1e6:.1f}M tokens"
-        reasons.append(
-            f"full fine-tuning fits too, but with {data} of data LoRA matches it, forgets less and trains faster"
-        )
+        name = METHOD_NAMES[chosen.method]
+        if request.dataset_tokens is None:
+            reasons.append(
+                f"full fine-tuning fits too, but {name} matches it on most instruction data, forgets less and "
+                "trains faster (the dataset's size is not known yet)"
+            )
+        else:
+            reasons.append(
+                f"full fine-tuning fits too, but with {request.dataset_tokens / 1e6:.1f}M tokens of data {name} "
+                "matches it, forgets less and trains faster"
+            )
     elif chosen.method != "full":
         reasons.append(f"{chosen.method} is the highest-quality method that fits")
     return reasons
@@ -219,15 +229,11 @@ def make_plan(shape: ModelShape, gpu: GpuInfo | None, request: PlanRequest, plan
     if len(ranked) > 1 and ranked[0].method == "full" and not enough_data:
         ranked = ranked[1:]  # data size argues for an adapter
     chosen = ranked[0] if ranked else None
+    notes = plan_notes(options, shape)
     if gpu is None:
-        return Plan(
-            options,
-            None,
-            (),
-            framework,
-            framework_reason,
-            ("no GPU here: add --gpu 'RTX 4090' or --gpu 24GB to plan for the box you will rent",),
-        )
+        advice = ("no GPU here: add --gpu 'RTX 4090' or --gpu 24GB to plan for the box you will rent",)
+        return Plan(options, None, (), framework, framework_reason, advice, notes)
     if chosen is None:
-        return Plan(options, None, (), framework, framework_reason, tuple(_advice(shape, request, framework, free)))
-    return Plan(options, chosen, tuple(_reasons(chosen, fitting, request, gpu)), framework, framework_reason, ())
+        advice = tuple(_advice(shape, request, framework, free))
+        return Plan(options, None, (), framework, framework_reason, advice, notes)
+    return Plan(options, chosen, tuple(_reasons(chosen, fitting, request, gpu)), framework, framework_reason, (), notes)

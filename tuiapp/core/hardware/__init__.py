@@ -1,13 +1,21 @@
-"""What the machine has (pynvml, psutil) or what the target GPU will have (the catalogue)."""
+"""What the machine has (pynvml, psutil) or what the target GPU will have (the catalogue).
+
+The catalogue's names load on first use: detecting this machine's hardware needs neither it nor its YAML.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
-from tuiapp.core.hardware.catalog import GpuSpec, UnknownGpuError, gpu_catalog, resolve_gpu
 from tuiapp.core.hardware.nvml import read_gpus
 from tuiapp.core.hardware.profile import GIB, GpuInfo, GpuProcess, HardwareProfile, SystemInfo
 from tuiapp.core.hardware.system import read_system
+
+if TYPE_CHECKING:
+    from tuiapp.core.hardware.catalog import GpuSpec, UnknownGpuError, gpu_catalog, resolve_gpu
+
+_FROM_CATALOG = ("GpuSpec", "UnknownGpuError", "gpu_catalog", "resolve_gpu")
 
 
 def detect_hardware(disk_path: str | os.PathLike[str] = ".") -> HardwareProfile:
@@ -19,6 +27,15 @@ def detect_hardware(disk_path: str | os.PathLike[str] = ".") -> HardwareProfile:
 def planned_hardware(spec: GpuSpec, system: SystemInfo | None = None) -> HardwareProfile:
     """A profile for planning on a GPU this machine does not have (RAM and disk are still local)."""
     return HardwareProfile(source="planned", gpus=(spec.as_gpu(),), system=system or read_system())
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FROM_CATALOG:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from tuiapp.core.hardware import catalog
+
+    value = globals()[name] = getattr(catalog, name)
+    return value
 
 
 __all__ = [

@@ -14,8 +14,10 @@ from typing import Literal
 
 from tuiapp.core.hardware.gpu_monitor import GpuReading
 from tuiapp.core.runs.event_lines import LogLine, log_lines
-from tuiapp.core.runs.events import CheckpointSaved, Completed, EvalDone, Failed, Metrics, Started, Stopped
+from tuiapp.core.runs.events import STEP_PHASES, CheckpointSaved, Completed, EvalDone, Failed, Metrics, Started, Stopped
+from tuiapp.core.runs.events import Phase as WorkerPhase
 from tuiapp.core.runs.other_events import AnyEvent
+from tuiapp.core.runs.run_totals import RunTotals, TotalsFold, with_totals
 
 MAX_POINTS = 1000  # per series; past it every other point is dropped
 RATE_WINDOW = 20  # recent logging steps the ETA's pace is taken from
@@ -24,7 +26,7 @@ GPU_HISTORY = 120  # readings per GPU kept for the sparklines
 METRIC_SERIES = ("loss", "learning_rate", "grad_norm", "tokens_per_s", "samples_per_s")
 SERIES = (*METRIC_SERIES, "eval_loss")
 
-Phase = Literal["waiting", "training", "completed", "stopped", "failed", "died"]
+RunPhase = Literal["waiting", "training", "completed", "stopped", "failed", "died"]
 
 
 @dataclass
@@ -71,9 +73,11 @@ class DashboardState:
     started: Started | None = None  # the latest launch's started event
     final: Completed | Stopped | Failed | None = None  # the latest launch's final event
     checkpoint: str | None = None
-    first_time: float | None = None  # the log's times are shown from here
+    first_time: float | None = None
     last_time: float | None = None
-    trained_before_s: float = 0.0  # time spent in earlier launches of this run
+    activity: WorkerPhase | None = None  # what the worker said it is busy with, until the first logged step
+    launching: bool = False  # a new launch is loading (its phase events came, its started event not yet)
+    totals: TotalsFold = field(default_factory=TotalsFold)  # train loss, training time, tokens over every launch
     events_seen: int = 0
     alive: bool | None = None
     log: deque[LogLine] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
@@ -82,20 +86,34 @@ class DashboardState:
     no_gpu_reason: str | None = None
 
     def apply(self, events: Iterable[AnyEvent]) -> list[LogLine]:
-        """Fold events in order; returns the log lines they added."""
+        """Fold events in order; returns the log lines they added, each timed by the training clock (so the
+        log, the elapsed time and the completed line agree however often the run was stopped)."""
         added: list[LogLine] = []
         for event in events:
             self.events_seen += 1
             if self.first_time is None:
                 self.first_time = event.time
+            progress_only = isinstance(event, WorkerPhase) and self._same_activity(event)
+            self.totals.add(event)
+            if isinstance(event, Completed):  # an older worker wrote the trainer's figures for its last launch
+                event = with_totals(event, self.totals.totals())
             self._fold(event)
             self.last_time = max(self.last_time or event.time, event.time)
-            added += log_lines(event, self.run_name)
+            if not progress_only:  # a phase's progress updates move the bar, not the log
+                added += log_lines(event, self.run_name, clock_s=self.totals.training_s())
         self.log.extend(added)
         return added
 
+    def _same_activity(self, event: WorkerPhase) -> bool:
+        return self.activity is not None and (self.activity.name, self.activity.detail) == (event.name, event.detail)
+
     def _fold(self, event: AnyEvent) -> None:
-        if isinstance(event, Metrics):
+        if isinstance(event, WorkerPhase):
+            self.activity = event
+            if event.name not in STEP_PHASES:  # a launch (a resume, say) is loading
+                self.launching, self.final = True, None
+        elif isinstance(event, Metrics):
+            self.activity = None
             self.latest, self.step, self.total_steps = event, event.step, event.total_steps
             for name in METRIC_SERIES:
                 value = getattr(event, name)
@@ -107,9 +125,7 @@ class DashboardState:
                 self.eval_loss = event.eval_loss
                 self.series["eval_loss"].add(event.step, event.eval_loss)
         elif isinstance(event, Started):
-            if self.started is not None and self.last_time is not None:
-                self.trained_before_s += max(self.last_time - self.started.time, 0.0)
-            self.started, self.final = event, None
+            self.started, self.final, self.launching, self.activity = event, None, False, None
             self.step, self.total_steps = event.step, event.total_steps
             self.pace.clear()
             for series in self.series.values():
@@ -117,7 +133,7 @@ class DashboardState:
         elif isinstance(event, CheckpointSaved):
             self.checkpoint = event.path
         elif isinstance(event, Completed | Stopped | Failed):
-            self.final = event
+            self.final, self.launching = event, False
             if event.step is not None:
                 self.step = max(self.step, event.step) if isinstance(event, Completed) else event.step
         # other kinds only add log lines
@@ -131,12 +147,22 @@ class DashboardState:
             history.memory.append(reading.memory_fraction)
 
     @property
-    def phase(self) -> Phase:
+    def phase(self) -> RunPhase:
         if self.final is not None:
             return self.final.kind  # type: ignore[return-value]
         if self.alive is False:  # its status file names a process that is gone, and no final event came
             return "died"
-        return "training" if self.started is not None else "waiting"
+        return "training" if self.started is not None and not self.launching else "waiting"
+
+    @property
+    def stepped(self) -> bool:
+        """Whether any training step has been logged (or a resume started past step 0)."""
+        return self.latest is not None or self.step > 0
+
+    def run_totals(self) -> RunTotals:
+        """Train loss, training time and tokens over every launch, as the completed event and `ftwizard runs`
+        have them."""
+        return self.totals.totals()
 
     @property
     def fraction(self) -> float | None:
@@ -166,9 +192,8 @@ class DashboardState:
         return max((self.total_steps - self.step) * per_step - since_last, 0.0)
 
     def elapsed_s(self, now: float) -> float | None:
-        """Training time so far over every launch (loading excluded); frozen once the run is over."""
+        """Training time so far over every launch (loading and stopped gaps excluded); frozen once it ends."""
         if self.started is None:
             return None
         running = self.phase == "training" and self.alive is not False
-        end = now if running else (self.final.time if self.final is not None else self.last_time or now)
-        return self.trained_before_s + max(end - self.started.time, 0.0)
+        return self.totals.training_s(now if running else None)

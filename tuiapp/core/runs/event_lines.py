@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
-from tuiapp.core.runs.events import CheckpointSaved, Completed, EvalDone, Failed, Metrics, Started, Stopped
+from tuiapp.core.runs.events import CheckpointSaved, Completed, EvalDone, Failed, Metrics, Phase, Started, Stopped
 from tuiapp.core.runs.other_events import AnyEvent, OtherEvent
 
 Level = Literal["info", "good", "warn", "error", "detail"]
@@ -21,12 +21,14 @@ VALUE_CHARS = 60
 
 @dataclass(frozen=True)
 class LogLine:
-    """One line of the event log; `detail` lines belong to the line above them."""
+    """One line of the event log; `detail` lines belong to the line above them. `clock_s` is the run's training
+    time when the event came (what the log shows), where known."""
 
     time: float
     kind: str
     text: str
     level: Level = "info"
+    clock_s: float | None = None
 
 
 def duration(seconds: float) -> str:
@@ -67,6 +69,14 @@ def _started(event: Started) -> list[tuple[str, Level]]:
     return [(f"{head} on {device}", "info"), *notes]
 
 
+def phase_text(event: Phase, counts: bool = True) -> str:
+    """`preparing the dataset: tokenizing train dataset 120/500` (without the counts for the log)."""
+    text = f"{event.name}: {event.detail}" if event.detail else event.name
+    if counts and event.done is not None:
+        text += f" {event.done:,}/{event.total:,}" if event.total else f" {event.done:,}"
+    return text
+
+
 def _failed(event: Failed) -> list[tuple[str, Level]]:
     where = f" at step {event.step}" if event.step is not None else ""
     lines: list[tuple[str, Level]] = [(f"failed ({event.reason}){where}: {event.message}", "error")]
@@ -81,6 +91,8 @@ def _texts(event: AnyEvent, run_name: str) -> list[tuple[str, Level]]:
         return []
     if isinstance(event, Started):
         return _started(event)
+    if isinstance(event, Phase):
+        return [(phase_text(event, counts=False), "info")]
     if isinstance(event, EvalDone):
         loss = f"{event.eval_loss:.4f}" if event.eval_loss is not None else "-"
         accuracy = event.metrics.get("eval_mean_token_accuracy")
@@ -103,6 +115,6 @@ def _texts(event: AnyEvent, run_name: str) -> list[tuple[str, Level]]:
     return [(generic_text(event.kind, fields), "warn")]
 
 
-def log_lines(event: AnyEvent, run_name: str) -> list[LogLine]:
-    """The log lines for one event (none for metrics)."""
-    return [LogLine(event.time, event.kind, text, level) for text, level in _texts(event, run_name)]
+def log_lines(event: AnyEvent, run_name: str, clock_s: float | None = None) -> list[LogLine]:
+    """The log lines for one event (none for metrics), timed by `clock_s` when given."""
+    return [LogLine(event.time, event.kind, text, level, clock_s) for text, level in _texts(event, run_name)]

@@ -2,7 +2,8 @@
 
 Each event is a small frozen dataclass; on disk it is `{"event": KIND, "time": UNIX_SECONDS, ...fields}`.
 Readers (the TUI, `ftwizard runs`) use `parse_event`, which ignores unknown keys and unknown kinds, so an
-older reader keeps working on a newer log. Nothing here imports torch.
+older reader keeps working on a newer log (and a newer reader on an older one: `phase` events and the
+metrics' `tokens` are recent, and nothing requires them). Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -53,6 +54,34 @@ class Metrics(Event):
     samples_per_s: float | None = None
     gpu_memory_allocated: int | None = None  # bytes, torch's view (CUDA only)
     gpu_memory_reserved: int | None = None
+    tokens: int | None = None  # tokens trained on in this launch so far (TRL's count restarts at each launch)
+
+
+LOADING_LIBRARIES = "loading the training libraries"
+LOADING_MODEL = "loading the model"
+PREPARING_DATASET = "preparing the dataset"
+LOADING_CHECKPOINT = "loading the checkpoint"
+FIRST_STEP = "first step"
+STEP_PHASES = frozenset({FIRST_STEP})  # phases after `started`; any other one belongs to a launch still loading
+
+
+@dataclass(frozen=True)
+class Phase(Event):
+    """What the worker is busy with before the first logged step (loading, preparing data, the first step), so
+    nobody stares at a silent screen; `done` of `total` where the work can be counted (None where it cannot)."""
+
+    kind: ClassVar[str] = "phase"
+    name: str  # one of the names above, or a newer worker's own
+    detail: str | None = None  # e.g. the model's name, or "tokenizing train dataset"
+    done: int | None = None
+    total: int | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        """How far this phase is, 0 to 1, when its total is known."""
+        if self.done is None or not self.total:
+            return None
+        return min(max(self.done / self.total, 0.0), 1.0)
 
 
 @dataclass(frozen=True)
@@ -100,10 +129,10 @@ class Completed(Event):
     kind: ClassVar[str] = "completed"
     step: int
     artifacts: list[str] = field(default_factory=list)
-    train_loss: float | None = None
-    runtime_s: float | None = None
+    train_loss: float | None = None  # over the whole run, resumed parts included (see run_totals)
+    runtime_s: float | None = None  # training time over every launch, the gaps while stopped left out
     tokens: int | None = None
-    """Tokens trained on (TRL's count), for tokens/s over the whole run."""
+    """Tokens trained on over every launch, for tokens/s over the whole run."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +158,8 @@ class Failed(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (Started, Metrics, EvalDone, CheckpointSaved, Recovering, Completed, Stopped, Failed)
+    cls.kind: cls
+    for cls in (Started, Phase, Metrics, EvalDone, CheckpointSaved, Recovering, Completed, Stopped, Failed)
 }
 FINAL_KINDS = frozenset({"completed", "stopped", "failed"})
 

@@ -11,13 +11,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tuiapp.core.child_env import child_env
-from tuiapp.core.config import FTConfig, save_config, with_changes
 from tuiapp.core.runs.layout import RunPaths, create_run_dir, resolve_runs_root, run_name_for
 from tuiapp.core.runs.listing import summarize_run
 from tuiapp.core.runs.status import is_alive, read_status, write_status
 from tuiapp.core.user_error import UserError
+
+if TYPE_CHECKING:  # the config models load when a run is prepared, not when the TUI imports launch_worker
+    from tuiapp.core.config import FTConfig
 
 WORKER_MODULE = "tuiapp.training.worker"
 EXIT_WAIT_S = 15.0  # how long resume waits for a worker that has written its final event to exit
@@ -31,6 +34,8 @@ def _absolute_if_local(value: str, base: Path) -> str:
 
 def resolved_config(config: FTConfig, runs_root: Path, name: str, base: Path) -> FTConfig:
     """The config as the worker will run it: local model and data paths absolute, the run's place filled in."""
+    from tuiapp.core.config import with_changes
+
     changes: dict[str, object] = {
         "model.name_or_path": _absolute_if_local(config.model.name_or_path, base),
         "output.runs_root": str(runs_root),
@@ -43,6 +48,8 @@ def resolved_config(config: FTConfig, runs_root: Path, name: str, base: Path) ->
 
 def prepare_run(config: FTConfig, runs_dir: str | None = None, base: Path | None = None) -> RunPaths:
     """Create the run directory and write the resolved config into it; nothing runs yet."""
+    from tuiapp.core.config import save_config
+
     base = base or Path.cwd()
     if config.dataset is None:
         raise UserError("the config has no dataset: add `dataset: {source: FILE_OR_HUB_ID}` to train")

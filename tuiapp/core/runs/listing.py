@@ -10,6 +10,7 @@ from tuiapp.core.runs.events import Completed, EvalDone, Event, Failed, Metrics,
 from tuiapp.core.runs.follow import read_events
 from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.runs.oom import BatchSettings
+from tuiapp.core.runs.run_totals import run_totals
 from tuiapp.core.runs.status import RunState, is_alive, read_status, run_state
 
 
@@ -23,15 +24,18 @@ class RunSummary:
     pid: int | None
     started_at: float | None  # first `started` event
     updated_at: float | None  # last event
-    step: int
+    step: int  # the step reached (after a resume from an earlier checkpoint, that checkpoint's step at first)
     total_steps: int | None
-    loss: float | None
+    loss: float | None  # the last logged loss
     eval_loss: float | None
     artifacts: list[str]
     failure: str | None  # the failed event's message
     checkpoint: str | None  # the last complete checkpoint (what resume continues from)
     oom_recoveries: int = 0  # automatic restarts after running out of GPU memory
     recovered_settings: str | None = None  # the settings the last of them switched to, in words
+    train_loss: float | None = None  # over the whole run, as the completed event has it (see run_totals)
+    training_s: float = 0.0  # over every launch, loading and the gaps while stopped left out
+    tokens: int | None = None  # trained on, over every launch
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,7 +52,7 @@ def summarize_run(paths: RunPaths, events: list[Event] | None = None) -> RunSumm
     completed = [e for e in events if isinstance(e, Completed)]
     failed = [e for e in events if isinstance(e, Failed)]
     recoveries = [e for e in events if isinstance(e, Recovering)]
-    steps = [e.step for e in events if isinstance(getattr(e, "step", None), int)]
+    totals = run_totals(events)
     losses = [m.loss for m in metrics if m.loss is not None]
     checkpoint = paths.last_checkpoint()
     return RunSummary(
@@ -58,7 +62,7 @@ def summarize_run(paths: RunPaths, events: list[Event] | None = None) -> RunSumm
         pid=status.pid if status and state == "running" and is_alive(status) else None,
         started_at=started[0].time if started else None,
         updated_at=events[-1].time if events else None,
-        step=max(steps, default=0),
+        step=totals.step,
         total_steps=(metrics[-1].total_steps if metrics else started[-1].total_steps if started else None),
         loss=losses[-1] if losses else None,
         eval_loss=evals[-1].eval_loss if evals else None,
@@ -67,6 +71,9 @@ def summarize_run(paths: RunPaths, events: list[Event] | None = None) -> RunSumm
         checkpoint=str(checkpoint) if checkpoint else None,
         oom_recoveries=len(recoveries),
         recovered_settings=_settings_after(recoveries[-1]) if recoveries else None,
+        train_loss=totals.train_loss,
+        training_s=totals.training_s,
+        tokens=totals.tokens,
     )
 
 

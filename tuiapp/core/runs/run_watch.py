@@ -2,7 +2,7 @@
 
 The TUI polls this from a thread a few times a second; liveness (a psutil call) is checked at most once
 a second. Once the worker is gone, one last read picks up what it wrote before exiting, and the watch is
-`over`.
+`over`, until a resumed worker is seen alive (its status file names it): then it follows that one.
 """
 
 from __future__ import annotations
@@ -43,6 +43,5 @@ class RunWatch:
         are read before the watch reports it over."""
         self._check_alive()
         events: list[AnyEvent] = list(self.follower.poll())
-        if self.alive is False:
-            self.over = True
+        self.over = self.alive is False
         return events

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +17,6 @@ from textual.reactive import reactive
 from textual.widgets import (
     Checkbox,
     Footer,
-    Header,
     Input,
     ProgressBar,
     Select,
@@ -32,9 +32,11 @@ from tuiapp.core.data.inspect_job import inspection_events
 from tuiapp.core.data.inspect_request import InspectRequest, parse_mapping
 from tuiapp.core.data.token_stats import TokenStats
 from tuiapp.core.user_error import UserError
+from tuiapp.tui.control_words import DATASET_WORDS, on_screen
 from tuiapp.tui.screens.source_picker_screen import SourcePickerScreen
-from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 from tuiapp.tui.widgets.dataset_panels import checks_text, format_line, row_view, stats_text
+from tuiapp.tui.widgets.state_checkbox import StateCheckbox
 from tuiapp.tui.widgets.token_histogram import TokenHistogram
 
 Inspector = Callable[[InspectRequest, Callable[[], bool]], Iterator[dict[str, Any]]]
@@ -44,6 +46,9 @@ PROGRESS_INTERVAL_S = 0.1  # progress reaches the UI at most this often
 class DatasetScreen(StepScreen[None]):
     """Enter in the source box inspects; Tab moves between boxes and panels; [ and ] browse rows."""
 
+    STEP = "dataset"
+    HELP_TOPIC = "dataset"
+    FAILURE_TITLE = "Dataset inspection failed"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+o", "browse", "Browse", priority=True),
@@ -69,9 +74,10 @@ class DatasetScreen(StepScreen[None]):
         config: FTConfig,
         inspect: Inspector = inspection_events,
         memory_at: Callable[[int], str] | None = None,
+        advance: bool = False,
     ) -> None:
         super().__init__()
-        self.config = config
+        self.config, self._advance = config, advance  # advance: go on by itself once the dataset checks out
         self._inspect, self._memory_at = inspect, memory_at
         self.set_reactive(DatasetScreen.max_length, config.training.max_length)
         self._lengths: list[int] = []
@@ -79,7 +85,7 @@ class DatasetScreen(StepScreen[None]):
     def compose(self) -> ComposeResult:
         dataset = self.config.dataset
         formats = [(name, name) for name in TASK_FORMATS[self.config.task]]
-        yield Header(show_clock=False)
+        yield from self.header()
         with Vertical(id="dataset-body"):
             yield Input(
                 value=dataset.source if dataset else "",
@@ -98,10 +104,12 @@ class DatasetScreen(StepScreen[None]):
                 )
                 yield Static("max len", classes="dataset-label")
                 yield Input(str(self.max_length), type="integer", id="dataset-max-length", compact=True)
-                yield Checkbox("skip bad", dataset.skip_bad if dataset else False, id="dataset-skip-bad", compact=True)
-                yield Checkbox("dedupe", dataset.dedupe if dataset else False, id="dataset-dedupe", compact=True)
+                yield StateCheckbox("skip bad", dataset.skip_bad if dataset else False, id="dataset-skip-bad")
+                yield StateCheckbox("dedupe", dataset.dedupe if dataset else False, id="dataset-dedupe")
             yield Static(format_line(None), id="dataset-format-line")
-            yield ProgressBar(id="dataset-progress", show_eta=False)
+            with Horizontal(id="dataset-progress-row"):
+                yield Static(id="dataset-phase")
+                yield ProgressBar(id="dataset-progress", show_eta=False)
             with TabbedContent(id="dataset-tabs"):
                 with TabPane("Preview", id="tab-preview"), VerticalScroll(id="dataset-row-scroll"):
                     yield Static(row_view(None, 0, 0), id="dataset-row")
@@ -113,8 +121,7 @@ class DatasetScreen(StepScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.sub_title = "Step 3 · Dataset"
-        self.query_one("#dataset-progress").display = False
+        self.query_one("#dataset-progress-row").display = False
         if self.config.dataset:
             self.inspect()
 
@@ -150,10 +157,14 @@ class DatasetScreen(StepScreen[None]):
         self.position = 0
         self.events = {"notes": [], "request": request}
         self.query_one("#dataset-format-line", Static).update(f"[dim]Reading {request.source}…[/]")
-        bar = self.query_one("#dataset-progress", ProgressBar)
-        bar.update(total=None, progress=0)
-        bar.display = True
+        self.query_one("#dataset-progress", ProgressBar).update(total=None, progress=0)
+        self._phase(f"reading {request.source}")
         self.run_inspection(request)
+
+    def _phase(self, text: str) -> None:
+        """Say what the inspection is doing beside its progress bar (so a long wait is never silent)."""
+        self.query_one("#dataset-phase", Static).update(f"[dim]{text[:60]}…[/]")
+        self.query_one("#dataset-progress-row").display = True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect")
     def run_inspection(self, request: InspectRequest) -> None:
@@ -177,21 +188,30 @@ class DatasetScreen(StepScreen[None]):
         bar = self.query_one("#dataset-progress", ProgressBar)
         if kind == "progress":
             bar.update(total=event["total"], progress=event["done"])
+            self._phase(f"counting tokens: {event['done']:,} of {event['total']:,} rows")
+        elif kind == "stage":
+            self._phase(event["message"])
         elif kind == "note":
-            self.events = {**self.events, "notes": [*self.events["notes"], event["message"]]}
+            note = on_screen(event["message"], DATASET_WORDS)
+            self.events = {**self.events, "notes": [*self.events["notes"], note]}
         elif kind == "stats":
             self._lengths = event.pop("lengths")
             self.events = {**self.events, "stats": event}
-        elif kind != "stage":
+        else:
             self.events = {**self.events, kind: event}
 
     def _finished(self, request: InspectRequest) -> None:
         if self.events.get("request") is request:
-            self.query_one("#dataset-progress").display = False
+            self.query_one("#dataset-progress-row").display = False
+            if self._advance:  # started from a saved config: on to Hyperparameters unless something is wrong
+                self._advance = False
+                self.action_next()
 
-    def worker_failed(self, worker: Worker, error: BaseException) -> None:
-        self.query_one("#dataset-progress").display = False
-        self.query_one("#dataset-format-line", Static).update(f"[red]{error}[/]")
+    def worker_failed(self, worker: Worker, error: BaseException) -> bool:
+        self.query_one("#dataset-progress-row").display = False
+        text = escape(on_screen(failure_text(error), DATASET_WORDS))
+        self.query_one("#dataset-format-line", Static).update(f"[red]{text}[/]")
+        return True
 
     # ----- drawing -------------------------------------------------------------------------------
     def _stats(self) -> TokenStats | None:
@@ -202,10 +222,12 @@ class DatasetScreen(StepScreen[None]):
 
     def watch_events(self, events: dict[str, Any]) -> None:
         if "detected" in events:
-            self.query_one("#dataset-format-line", Static).update(format_line(events["detected"]))
+            self.query_one("#dataset-format-line", Static).update(
+                on_screen(format_line(events["detected"]), DATASET_WORDS)
+            )
         self._draw_row()
         self._draw_stats()
-        self.query_one("#dataset-checks", Static).update(checks_text(events))
+        self.query_one("#dataset-checks", Static).update(on_screen(checks_text(events), DATASET_WORDS))
 
     def _draw_row(self) -> None:
         rows = self.events.get("rows", {})

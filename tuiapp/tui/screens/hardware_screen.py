@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -11,32 +12,39 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, LoadingIndicator, Static
+from textual.widgets import Footer, LoadingIndicator, Static
 from textual.worker import Worker
 
-from tuiapp.core.hardware import GpuSpec, HardwareProfile, detect_hardware, planned_hardware
-from tuiapp.tui.screens.gpu_picker_screen import GpuPickerScreen
-from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.core.hardware import HardwareProfile, detect_hardware, planned_hardware
+from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 from tuiapp.tui.widgets.gpu_card import GpuCard
 from tuiapp.tui.widgets.system_panel import SystemPanel
+
+if TYPE_CHECKING:  # the catalogue loads when `t` is pressed, not before the first paint
+    from tuiapp.core.hardware import GpuSpec
 
 
 class HardwareScreen(StepScreen[None]):
     """Shows the detected hardware; `t` picks a catalogue GPU to plan for, `d` goes back to this machine."""
 
+    STEP = "hardware"
+    HELP_TOPIC = "hardware"
+    FAILURE_TITLE = "Hardware detection failed"
     BINDINGS = [
         Binding("t", "pick_target", "Target GPU"),
-        Binding("d", "use_detected", "This machine"),
+        Binding("d", "use_detected", "This box"),
         Binding("r", "redetect", "Re-detect"),
-        Binding("n", "next", "Next: model"),
         Binding("c", "demo", "CPU demo"),
+        Binding("ctrl+n", "next", "Next", priority=True),
+        Binding("n", "next", "Next: model", show=False),
     ]
 
     @dataclass
     class Chosen(Message):
-        """The user moves on, planning for this hardware."""
+        """The user moves on, planning for this hardware (`detected` is this machine's own)."""
 
         profile: HardwareProfile
+        detected: HardwareProfile
 
     class DemoRequested(Message):
         """The user wants to watch the tiny CPU demo train (`ftwizard demo`)."""
@@ -66,7 +74,6 @@ class HardwareScreen(StepScreen[None]):
         return self.detected
 
     def on_mount(self) -> None:
-        self.app.sub_title = "Step 1 · Hardware"
         if self.detected is None:
             self.run_detection()
 
@@ -77,7 +84,7 @@ class HardwareScreen(StepScreen[None]):
         self.app.call_from_thread(setattr, self, "detected", profile)
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield from self.header()
         profile = self.profile
         with VerticalScroll(id="hardware-body"):
             if self.detect_error:
@@ -104,8 +111,7 @@ class HardwareScreen(StepScreen[None]):
             yield Static(
                 f"[b]No NVIDIA GPU found[/b]: {profile.no_gpu_reason}.\n"
                 "You can still plan for the GPU you will rent: press [b]t[/b] to pick one from the "
-                "catalogue (or start with [b]ftwizard --gpu 24GB[/b]), or press [b]c[/b] to watch a tiny "
-                "model train on this CPU in under a minute.",
+                "catalogue, or press [b]c[/b] to watch a tiny model train on this CPU in under a minute.",
                 id="no-gpu",
                 classes="notice warning",
             )
@@ -113,9 +119,10 @@ class HardwareScreen(StepScreen[None]):
             yield GpuCard(gpu, planned=profile.source == "planned")
         yield SystemPanel(profile.system)
 
-    def worker_failed(self, worker: Worker, error: BaseException) -> None:
-        self.detect_error = f"{type(error).__name__}: {error}"
+    def worker_failed(self, worker: Worker, error: BaseException) -> bool:
+        self.detect_error = failure_text(error)
         self.refresh_bindings()
+        return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "use_detected":
@@ -125,6 +132,8 @@ class HardwareScreen(StepScreen[None]):
         return True
 
     def action_pick_target(self) -> None:
+        from tuiapp.tui.screens.gpu_picker_screen import GpuPickerScreen
+
         def chosen(spec: GpuSpec | None) -> None:
             if spec is not None:
                 self.target = spec
@@ -133,8 +142,8 @@ class HardwareScreen(StepScreen[None]):
         self.app.push_screen(GpuPickerScreen(), chosen)
 
     def action_next(self) -> None:
-        if self.profile is not None:
-            self.post_message(self.Chosen(self.profile))
+        if self.profile is not None and self.detected is not None:
+            self.post_message(self.Chosen(self.profile, self.detected))
 
     def action_demo(self) -> None:
         self.post_message(self.DemoRequested())

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Label, LoadingIndicator, Select, Static
+from textual.widgets import Footer, Label, LoadingIndicator, Select, Static
 from textual.worker import Worker
 
 from tuiapp.core.config import FTConfig, with_changes
@@ -24,10 +25,11 @@ from tuiapp.core.config.training_section import TrainingSection
 from tuiapp.core.estimate.exact_check import run_exact_check
 from tuiapp.core.estimate.from_config import estimate_config, setup_from_config
 from tuiapp.core.estimate.sim_request import simulation_request
-from tuiapp.core.hyperparam_presets import apply_profile, profile_names
+from tuiapp.core.hyperparam_presets import apply_profile, profile_description, profile_names
 from tuiapp.core.models.resolve import ResolvedModel
 from tuiapp.core.units import GIB
-from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.messages import SaveConfigRequested
+from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 from tuiapp.tui.widgets.config_field import ConfigField
 from tuiapp.tui.widgets.memory_bar import memory_bar
 
@@ -37,6 +39,9 @@ ESTIMATE_DELAY_S = 0.15  # typing settles this long before the memory estimate i
 class HyperparamsScreen(StepScreen[None]):
     """Tab through the fields; a bad value is marked and explained, and the last good config is kept."""
 
+    STEP = "hyperparams"
+    HELP_TOPIC = "hyperparams"
+    FAILURE_TITLE = "Exact check failed"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next", priority=True),
@@ -60,11 +65,10 @@ class HyperparamsScreen(StepScreen[None]):
         schedule: Callable[[FTConfig], str],
         bf16: bool = True,
         exact: Callable[[dict[str, Any]], dict[str, Any]] = run_exact_check,
-        save: Callable[[FTConfig], str] | None = None,
     ) -> None:
         super().__init__()
         self.model, self.free_bytes, self.bf16 = model, free_bytes, bf16
-        self._schedule, self._exact, self._save = schedule, exact, save
+        self._schedule, self._exact = schedule, exact
         self._fields = form_fields(TrainingSection, "training")
         if config.uses_adapter:
             self._fields += form_fields(LoraSection, "lora")
@@ -75,7 +79,7 @@ class HyperparamsScreen(StepScreen[None]):
     def compose(self) -> ComposeResult:
         config = self.config
         assert config is not None
-        yield Header(show_clock=False)
+        yield from self.header()
         with Horizontal(id="hp-top"):
             yield Label("Preset", classes="dataset-label")
             profiles = [(name.replace("_", " "), name) for name in profile_names()]
@@ -91,7 +95,6 @@ class HyperparamsScreen(StepScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.sub_title = "Step 4 · Hyperparameters"
         self.query_one("#hp-exact-busy").display = False
         self._draw_summary()
         self._draw_memory()
@@ -131,7 +134,10 @@ class HyperparamsScreen(StepScreen[None]):
         for field_widget in self.query(ConfigField):
             field_widget.show(_value(self.config, field_widget.field.path))
         self._problems.clear()
-        self.notify(f"Preset {event.value.replace('_', ' ')} applied", timeout=2)
+        name = str(event.value)
+        self.query_one("#hp-hint", Static).update(
+            f"[b]Preset {name.replace('_', ' ')}[/b]: {escape(profile_description(name))}"
+        )
 
     def _hint(self, path: str) -> None:
         field = next(f for f in self._fields if f.path == path)
@@ -153,12 +159,10 @@ class HyperparamsScreen(StepScreen[None]):
         assert config is not None
         t = config.training
         batch = f"Effective batch {t.effective_batch_size} = {t.micro_batch_size} × {t.grad_accum}"
-        context = self.model.context_length
-        beyond = (
-            f"\n[yellow]Max length {t.max_length:,} is past the model's {context:,}-token context: lower it[/]"
-            if t.max_length > context
-            else ""
-        )
+        from tuiapp.core.context_check import max_length_problem  # the rule `ftwizard check` applies too
+
+        problem = max_length_problem(config, self.model.context_length)
+        beyond = f"\n[yellow]{escape(problem)}[/]" if problem else ""
         self.query_one("#hp-summary", Static).update(f"{batch} · {self._schedule(config)}{beyond}")
 
     def _draw_memory(self) -> None:
@@ -199,9 +203,10 @@ class HyperparamsScreen(StepScreen[None]):
             f"({closed / simulated - 1:+.1%})"
         )
 
-    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+    def worker_failed(self, worker: Worker, error: BaseException) -> bool:
         self.query_one("#hp-exact-busy").display = False
-        self.query_one("#hp-hint", Static).update(f"[red]Exact check failed[/]: {error}")
+        self.query_one("#hp-hint", Static).update(f"[red]Exact check failed[/]: {escape(failure_text(error))}")
+        return True
 
     def action_next(self) -> None:
         if self._problems:
@@ -213,8 +218,11 @@ class HyperparamsScreen(StepScreen[None]):
         self.post_message(self.Chosen(self.config))
 
     def action_save(self) -> None:
-        if self._save is not None and self.config is not None:
-            self.notify(f"Saved {self._save(self.config)}", title="Config saved")
+        if self._problems:
+            self._hint(next(iter(self._problems)))
+            self.notify("Fix the marked values first", severity="warning")
+        elif self.config is not None:
+            self.post_message(SaveConfigRequested(self.config))
 
     def action_back(self) -> None:
         self.app.pop_screen()

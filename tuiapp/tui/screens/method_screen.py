@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -14,16 +13,18 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
+from textual.widgets import DataTable, Footer, LoadingIndicator, Static
 from textual.worker import Worker
 
-from tuiapp.core.config import FTConfig, save_config
+from tuiapp.core.config import FTConfig
 from tuiapp.core.estimate.exact_check import run_exact_check
 from tuiapp.core.estimate.planner import METHOD_QUALITY, Plan, PlanOption, PlanRequest, make_plan
 from tuiapp.core.estimate.sim_request import simulation_request
 from tuiapp.core.estimate.to_config import config_from_option
 from tuiapp.core.units import GIB
-from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.control_words import PLAN_WORDS, on_screen
+from tuiapp.tui.messages import SaveConfigRequested
+from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 from tuiapp.tui.widgets.memory_bar import memory_bar
 from tuiapp.tui.widgets.model_facts import param_count
 
@@ -35,11 +36,14 @@ if TYPE_CHECKING:
 class MethodScreen(StepScreen[None]):
     """↑/↓ compare options, `x` simulates the highlighted one exactly, `s` saves its config, Enter goes on."""
 
+    STEP = "method"
+    HELP_TOPIC = "method"
+    FAILURE_TITLE = "Exact check failed"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("x", "exact", "Exact check"),
         Binding("s", "save", "Save config"),
-        Binding("enter", "next", "Next: dataset"),
+        Binding("ctrl+n", "next", "Next", priority=True),
     ]
 
     @dataclass
@@ -58,16 +62,16 @@ class MethodScreen(StepScreen[None]):
         profile: HardwareProfile,
         request: PlanRequest | None = None,
         exact: Callable[[dict[str, Any]], dict[str, Any]] = run_exact_check,
-        save_dir: Path | None = None,
+        prefer: str | None = None,
     ) -> None:
         super().__init__()
         self.model, self.profile = model, profile
-        self._exact, self._save_dir = exact, save_dir or Path.cwd()
+        self._exact, self._prefer = exact, prefer
         gpu = profile.primary_gpu
         self.plan: Plan = make_plan(model.shape, gpu, request or PlanRequest(), profile.source == "planned")
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield from self.header()
         gpu = self.profile.primary_gpu
         where = f"{gpu.name}, {gpu.free_bytes / GIB:.1f} GiB free" if gpu else "no GPU (estimates only)"
         with Vertical(id="method-body"):
@@ -79,18 +83,15 @@ class MethodScreen(StepScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.sub_title = "Step 2 · Method"
         self.query_one("#exact-busy").display = False
         table = self.query_one(DataTable)
-        table.add_columns("", "method", "trainable", "peak (nvidia-smi) vs free", "fits", "speed", "settings")
+        table.add_columns("", "method", "trainable", "peak (nvidia-smi) vs free", "fits", "speed", "batch")
         free = self.profile.primary_gpu.free_bytes if self.profile.primary_gpu else None
         for option in self.plan.options:
             setup = option.setup
             star = "★" if option is self.plan.recommended else ""
             fits = "-" if free is None else ("[green]yes[/]" if option.fits else "[red]no[/]")
-            settings = (
-                f"mb {setup.micro_batch}×{option.grad_accum} · ckpt {'on' if setup.gradient_checkpointing else 'off'}"
-            )
+            settings = f"{setup.micro_batch}×{option.grad_accum}{' ckpt' if setup.gradient_checkpointing else ''}"
             table.add_row(
                 star,
                 option.method,
@@ -101,7 +102,11 @@ class MethodScreen(StepScreen[None]):
                 settings,
                 key=option.method,
             )
-        start = self.plan.options.index(self.plan.recommended) if self.plan.recommended else 0
+        methods = [option.method for option in self.plan.options]
+        if self._prefer in methods:  # the method of a config the wizard was started with
+            start = methods.index(self._prefer)
+        else:
+            start = self.plan.options.index(self.plan.recommended) if self.plan.recommended else 0
         table.move_cursor(row=start)
         self.highlighted = self.plan.options[start]
 
@@ -130,7 +135,8 @@ class MethodScreen(StepScreen[None]):
         breakdown = " · ".join(f"{name} {value / GIB:.1f}" for name, value in option.estimate.breakdown().items())
         lines.append(f"[dim]GiB: {breakdown}[/]")
         lines.append(f"[dim]Framework: {escape(self.plan.framework_reason)}[/]")
-        lines += [f"[yellow]→ {advice}[/]" for advice in self.plan.advice]
+        lines += [f"[yellow]→ {escape(on_screen(advice, PLAN_WORDS))}[/]" for advice in self.plan.advice]
+        lines.append("[dim]batch: micro-batch × accumulation; ckpt: gradient checkpointing · Enter or ^n: next[/]")
         self.query_one("#method-reasons", Static).update("\n".join(lines))
 
     def watch_exact_text(self, text: str) -> None:
@@ -156,18 +162,14 @@ class MethodScreen(StepScreen[None]):
             f"closed form {closed / GIB:.2f} GiB ({closed / simulated - 1:+.1%})"
         )
 
-    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+    def worker_failed(self, worker: Worker, error: BaseException) -> bool:
         self.query_one("#exact-busy").display = False
-        self.exact_text = f"[red]Exact check failed[/]: {error}"
+        self.exact_text = f"[red]Exact check failed[/]: {escape(failure_text(error))}"
+        return True
 
     def action_save(self) -> None:
-        if self.highlighted is None:
-            return
-        option = self.highlighted
-        config = self._config(option)
-        name = self.model.shape.name.rsplit("/", 1)[-1].lower()
-        path = save_config(config, self._save_dir / f"{name}-{option.method}.yaml")
-        self.notify(f"Saved {path}; run `ftwizard check {path.name}` to verify it", title="Config saved")
+        if self.highlighted is not None:
+            self.post_message(SaveConfigRequested(self._config(self.highlighted)))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -14,14 +14,14 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.suggester import SuggestFromList
-from textual.widgets import Footer, Header, Input, LoadingIndicator, OptionList, Static
+from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from tuiapp.core.models.catalog import model_catalog
 from tuiapp.core.models.local_cache import cached_model_ids
 from tuiapp.core.models.resolve import resolve_model
-from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 from tuiapp.tui.widgets.list_nav import move_highlight
 from tuiapp.tui.widgets.model_facts import ModelFacts
 
@@ -33,6 +33,9 @@ class ModelScreen(StepScreen[None]):
     """Type an id or path (Tab completes from the local Hugging Face cache and the catalogue), or pick from
     the list; Ctrl+N goes on."""
 
+    STEP = "model"
+    HELP_TOPIC = "model"
+    FAILURE_TITLE = "Model lookup failed"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("tab", "complete", "Complete", show=False),
@@ -56,15 +59,17 @@ class ModelScreen(StepScreen[None]):
         resolve: Callable[[str], ResolvedModel] | None = None,
         initial: str = "",
         cached: Callable[[], Sequence[str]] = cached_model_ids,
+        chosen: ResolvedModel | None = None,
     ) -> None:
         super().__init__()
+        self.set_reactive(ModelScreen.model, chosen)
         self._resolve = resolve or (lambda name: resolve_model(name))
         self._initial = initial
         self._cached = tuple(cached())  # a directory listing: fast enough to do here
         self._names = list(dict.fromkeys([*self._cached, *(entry.name for entry in model_catalog())]))
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield from self.header()
         with Vertical(id="model-body"):
             yield Input(
                 value=self._initial,
@@ -79,9 +84,9 @@ class ModelScreen(StepScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.sub_title = "Step 2 · Model"
         self.query_one("#model-busy").display = False
         self.query_one("#model-problem").display = False
+        self.query_one(ModelFacts).model = self.model
 
     def _options(self, query: str) -> list[Option]:
         """Cached models first (they need no network), then the catalogue; both filtered by the words typed."""
@@ -96,9 +101,11 @@ class ModelScreen(StepScreen[None]):
         ]
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter the list; its first row is highlighted, so what Enter will take is on screen."""
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options(self._options(event.value))
+        options.highlighted = 0 if event.value.strip() and options.option_count else None
 
     def action_complete(self) -> None:
         """Tab takes the completion the input shows (as → does); with none, or elsewhere, it moves focus."""
@@ -114,9 +121,11 @@ class ModelScreen(StepScreen[None]):
         move_highlight(self.query_one(OptionList), delta)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter takes what was typed when it names a listed model exactly, else the highlighted row."""
         options = self.query_one(OptionList)
         typed = event.value.strip()
-        if options.highlighted is not None:
+        listed = {str(options.get_option_at_index(i).id).lower() for i in range(options.option_count)}
+        if typed.lower() not in listed and options.highlighted is not None:
             typed = str(options.get_option_at_index(options.highlighted).id)
         if typed:
             self.look_up(typed)
@@ -125,7 +134,10 @@ class ModelScreen(StepScreen[None]):
         self.look_up(str(event.option.id))
 
     def look_up(self, name: str) -> None:
-        self.busy, self.problem = True, None
+        """Forget the last choice while this one is looked up: Next waits for a model that resolved."""
+        self.busy, self.problem, self.model = True, None, None
+        self.query_one("#model-query", Input).value = name  # the input shows what was chosen
+        self.refresh_bindings()
         self.run_resolve(name)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="resolve")
@@ -138,8 +150,10 @@ class ModelScreen(StepScreen[None]):
         self.busy, self.model = False, model
         self.refresh_bindings()
 
-    def worker_failed(self, worker: Worker, error: BaseException) -> None:
-        self.busy, self.problem = False, str(error)
+    def worker_failed(self, worker: Worker, error: BaseException) -> bool:
+        self.busy, self.problem, self.model = False, failure_text(error), None
+        self.refresh_bindings()
+        return True
 
     def watch_busy(self, busy: bool) -> None:
         self.query_one("#model-busy").display = busy
@@ -154,7 +168,7 @@ class ModelScreen(StepScreen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next":
-            return self.model is not None
+            return True if self.model is not None else None  # shown, dimmed, until a model resolves
         return True
 
     def action_next(self) -> None:

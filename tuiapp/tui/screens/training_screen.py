@@ -3,7 +3,8 @@
 The screen only draws `DashboardState`. A thread replays `events.jsonl` into a fresh state and hands it
 over, then posts new events in batches at most every `poll_s` seconds, so a trainer logging hundreds of
 steps a second costs the event loop ten small updates a second. The run is never owned by the screen:
-leaving it (or detaching, which quits the app) leaves the worker training.
+leaving it (or detaching or quitting, which end the app) leaves the worker training. A stopped run is resumed
+with `r`; the follower keeps reading the same `events.jsonl`, so the new launch appears as it comes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -19,24 +21,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
 from tuiapp.core.hardware.gpu_monitor import GpuMonitor, GpuReading
 from tuiapp.core.runs.dashboard_state import DashboardState
-from tuiapp.core.runs.launcher import stop_run
+from tuiapp.core.runs.launcher import resume_run
 from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.runs.other_events import AnyEvent
 from tuiapp.core.runs.run_watch import RunWatch
-from tuiapp.core.user_error import UserError
-from tuiapp.tui.screens.confirm_screen import ConfirmScreen
 from tuiapp.tui.screens.step_screen import StepScreen
+from tuiapp.tui.screens.training_controls import RunControls, in_words
 from tuiapp.tui.widgets.event_log import EventLog
 from tuiapp.tui.widgets.gpu_sparklines import GpuSparklines
 from tuiapp.tui.widgets.run_status import RunProgress, outcome_text, stats_text
 from tuiapp.tui.widgets.training_charts import CHARTS, TrainingCharts
 
 POLL_S = 0.1  # new events reach the screen at most ten times a second
+IDLE_POLL_S = 0.5  # while no worker runs (a resume may start one)
 GPU_EVERY_S = 1.0
 OUTCOME_CLASSES = {"completed": "-good", "stopped": "-warn", "failed": "-bad", "died": "-bad"}
 
@@ -48,17 +50,21 @@ def _nap(worker: Worker, seconds: float) -> None:
         time.sleep(min(left, 0.1))
 
 
-class TrainingScreen(StepScreen[None]):
-    """`s` stops the run gracefully, `d` detaches (quits; training goes on), `o` shows the run directory."""
+class TrainingScreen(RunControls, StepScreen[None]):
+    """`s` stops the run gracefully, `r` resumes a stopped one, `d` and `q` quit (training goes on) saying how to
+    come back, Esc goes back to the wizard, `o` shows the run directory."""
 
     BINDINGS = [
         Binding("s", "stop", "Stop"),
+        Binding("r", "resume", "Resume"),
         Binding("d", "detach", "Detach"),
         Binding("o", "show_path", "Run dir"),
         Binding("c", "next_chart", "Next chart"),
-        *(Binding(str(n), f"chart({n - 1})", show=False) for n in range(1, len(CHARTS) + 1)),
-        Binding("q,escape", "back", "Back"),
+        *(Binding(str(n), f"chart({n - 1})", f"Chart {n}", show=False) for n in range(1, len(CHARTS) + 1)),
+        Binding("escape", "go_back", "Back"),
+        Binding("q", "detach", "Quit (training goes on)", show=False),  # the footer's ^q does the same
     ]
+    HELP_TOPIC = "training"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
 
@@ -90,19 +96,22 @@ class TrainingScreen(StepScreen[None]):
         gpu_monitor: GpuMonitor | None = None,
         poll_s: float = POLL_S,
         gpu_every_s: float = GPU_EVERY_S,
+        resume: Callable[[RunPaths], Any] = resume_run,
     ) -> None:
         super().__init__()
         self.paths = RunPaths(Path(run_dir))
         self.state = DashboardState(self.paths.name)
         self.replayed = False
         self.stopping = False
-        self._offered_stop = True  # whether the footer offers `s` (as it does before the first draw)
+        self.resuming = False  # a resumed worker was launched and has not been heard from yet
+        self._resume = resume
+        self._offered: tuple[bool, bool] = (True, False)  # whether the footer offers `s` and `r`
         self._outcome_of: tuple[object, object] | None = None  # (phase, final event) the outcome box shows
         self._clock, self._gpu_monitor = clock, gpu_monitor
         self._poll_s, self._gpu_every_s = poll_s, gpu_every_s
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield from self.header()
         with Vertical(id="training-body"):
             yield Static(stats_text(self.state), id="training-stats")
             yield RunProgress(id="training-progress")
@@ -113,8 +122,11 @@ class TrainingScreen(StepScreen[None]):
             yield EventLog(id="training-log")
         yield Footer()
 
+    def screen_title(self) -> str:
+        """`Training · NAME` when attached; the wizard's own step title when it opened the run as its last step."""
+        return f"{super().screen_title()} · {self.paths.name}" if self.step_id else f"Training · {self.paths.name}"
+
     def on_mount(self) -> None:
-        self.app.sub_title = f"Training · {self.paths.name}"
         self.follow_events()
         self.sample_gpus()
         self.set_interval(1.0, self._tick)
@@ -122,15 +134,16 @@ class TrainingScreen(StepScreen[None]):
     # ----- workers: they only read and post -----------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="follow")
     def follow_events(self) -> None:
-        """Replay the history into a fresh state, then follow the file until the worker is gone."""
+        """Replay the history into a fresh state, then follow the file while the screen is open: more slowly
+        once the worker is gone, but on, since a resumed worker appends to the same file."""
         worker = get_current_worker()
         watch = RunWatch(self.paths)
         state = DashboardState(self.paths.name)
         state.apply(watch.read())
         state.alive = watch.alive
         self.post_message(self.Replayed(state))
-        while not watch.over and not worker.is_cancelled:
-            _nap(worker, self._poll_s)
+        while not worker.is_cancelled:
+            _nap(worker, IDLE_POLL_S if watch.over and not self.resuming else self._poll_s)
             alive = watch.alive
             events = watch.read()
             if events or watch.alive != alive:
@@ -181,10 +194,13 @@ class TrainingScreen(StepScreen[None]):
         state = self.state
         if state.phase != "training":
             self.stopping = False
-        if self.running != self._offered_stop:
-            self._offered_stop = self.running
-            self.refresh_bindings()  # the footer's `s Stop` comes and goes with it
-        self.query_one("#training-stats", Static).update(stats_text(state, self.stopping), layout=False)
+        if self.resuming and state.phase in ("waiting", "training") and state.alive is not False:
+            self.resuming = False  # the resumed worker is heard from
+        if (self.running, self.resumable) != self._offered:
+            self._offered = (self.running, self.resumable)
+            self.refresh_bindings()  # the footer's `s Stop` and `r Resume` come and go with them
+        stats = stats_text(state, self.stopping, self.resuming)
+        self.query_one("#training-stats", Static).update(stats, layout=False)
         self.query_one(RunProgress).show(state, self._clock())
         self.query_one(TrainingCharts).show(state, at_once)
         if (state.phase, state.final) != self._outcome_of:
@@ -195,20 +211,23 @@ class TrainingScreen(StepScreen[None]):
             outcome.display = text is not None
             for name in set(OUTCOME_CLASSES.values()):
                 outcome.set_class(OUTCOME_CLASSES.get(state.phase) == name, name)
-            self.set_class(state.phase in ("failed", "died"), "-broken")  # app.tcss: the failure before charts
+            self.set_class(state.phase in ("failed", "died"), "-broken")
+            self.set_class(state.phase in ("completed", "stopped"), "-ended")  # app.tcss: room for the outcome  # app.tcss: the failure before charts
 
     def _tick(self) -> None:
         """Elapsed time and ETA move between batches too."""
         self.query_one(RunProgress).show(self.state, self._clock())
 
     # ----- keys ----------------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self.state.phase in ("training", "waiting") and self.state.alive is not False
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`s` is offered only while the run trains."""
-        return self.running if action == "stop" else True
+        """`s` is offered only while the run trains, `r` only when it can resume, Esc when there is a way back."""
+        if action == "stop":
+            return self.running
+        if action == "resume":
+            return self.resumable
+        if action == "go_back":
+            return len(self.app.screen_stack) > 2
+        return True
 
     def action_next_chart(self) -> None:
         self.query_one(TrainingCharts).cycle()
@@ -216,31 +235,11 @@ class TrainingScreen(StepScreen[None]):
     def action_chart(self, index: int) -> None:
         self.query_one(TrainingCharts).selected = index
 
-    def action_stop(self) -> None:
-        if not self.running:  # it ended between the key and now
-            self.notify(f"Run {self.paths.name} is not running (it is {self.state.phase})", severity="warning")
-            return
-        question = f"Stop run {self.paths.name}?"
-        detail = f"It saves a checkpoint, then ends. Continue later with: ftwizard resume {self.paths.name}"
-        self.app.push_screen(ConfirmScreen(question, detail), self._stop_confirmed)
-
-    def _stop_confirmed(self, yes: bool | None) -> None:
-        if yes:
-            self.request_stop()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="stop")
-    def request_stop(self) -> None:
-        try:
-            pid = stop_run(self.paths)
-        except UserError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Not stopped", severity="warning")
-            return
-        self.app.call_from_thread(self._stop_sent, pid)
-
-    def _stop_sent(self, pid: int) -> None:
-        self.stopping = self.running
-        self.notify(f"Asked the worker (pid {pid}) to stop: it saves a checkpoint first", title="Stopping")
-        self._draw()
+    def worker_failed(self, worker: Worker, error: BaseException) -> bool:
+        """A reader thread that broke: said in words (the screen keeps what it has shown)."""
+        what = {"follow": "Following the run's events", "gpu": "Reading the GPUs", "stop": "Stopping the run"}
+        self.notify(f"{what.get(worker.group, 'A background task')} stopped. {in_words(error)}", severity="error")
+        return True
 
     def leave_message(self) -> Text:
         """What the terminal says after the app exits from this screen."""
@@ -266,3 +265,8 @@ class TrainingScreen(StepScreen[None]):
             self.app.pop_screen()
         else:
             self.action_detach()
+
+    def action_go_back(self) -> None:
+        """Esc: back to the screen below, when there is one (the run goes on either way)."""
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()

@@ -1,4 +1,5 @@
-"""The run's event log: lifecycle lines, timed from the run's first event (the same on every machine)."""
+"""The run's event log: lifecycle lines, timed by the run's training clock (the elapsed time's, loading and stopped
+gaps left out), or for lines without one from the run's first event; the same on every machine."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def log_text(line: LogLine, origin: float) -> Table:
     row = Table.grid(padding=(0, 1), expand=True)
     row.add_column(width=9 if detail else 7, no_wrap=True, style="dim")
     row.add_column(ratio=1)
-    row.add_row("" if detail else duration(line.time - origin), Text(line.text, style=STYLES[line.level]))
+    at = line.clock_s if line.clock_s is not None else line.time - origin
+    row.add_row("" if detail else duration(at), Text(line.text, style=STYLES[line.level]))
     return row
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from rich.text import Text
 from textual.widget import Widget
 
-from tuiapp.core.runs.dashboard_state import DashboardState, Phase
-from tuiapp.core.runs.event_lines import duration
-from tuiapp.core.runs.events import Completed, Failed, Stopped
+from tuiapp.core.runs.dashboard_state import DashboardState, RunPhase
+from tuiapp.core.runs.event_lines import duration, phase_text
+from tuiapp.core.runs.events import Completed, Failed, Phase, Stopped
 from tuiapp.core.units import GIB
 
-BADGES: dict[Phase, tuple[str, str]] = {
+ENDED_EARLY = {"failed": "failed", "stopped": "stopped", "died": "the worker died"}  # before the first step
+BADGES: dict[RunPhase, tuple[str, str]] = {
     "waiting": ("○ starting", "dim"),
     "training": ("● training", "bold green"),
     "completed": ("✔ completed", "bold green"),
@@ -34,9 +36,32 @@ def _join(parts: list[tuple[str, str] | str]) -> Text:
     return text
 
 
-def stats_text(state: DashboardState, stopping: bool = False) -> Text:
-    """Two lines: state, step, epoch, loss and eval loss; then learning rate, grad norm, speed, torch memory."""
+def activity_text(activity: Phase) -> str:
+    """`preparing the dataset: tokenizing train dataset 1,200/5,000 (24%)…`, a model path by its folder's name."""
+    if activity.detail and activity.detail.startswith("/"):
+        activity = dataclasses.replace(activity, detail=Path(activity.detail).name)
+    fraction = activity.fraction
+    return phase_text(activity) + (f" ({fraction:.0%})" if fraction is not None else "") + "…"
+
+
+def waiting_text(state: DashboardState) -> Text:
+    """The second line before any figures: what the worker is busy with, or how it ended before the first step."""
+    if state.phase in ENDED_EARLY and not state.stepped:
+        activity = state.activity
+        where = f", while {activity.name}" if activity is not None else ""
+        return Text(f"{ENDED_EARLY[state.phase]} before the first step{where}", style="red")
+    if state.activity is not None:
+        return Text(activity_text(state.activity), style="dim")
+    if state.phase == "waiting":
+        return Text("starting the worker…", style="dim")
+    return Text("first step…" if state.phase == "training" else "no steps logged", style="dim")
+
+
+def stats_text(state: DashboardState, stopping: bool = False, resuming: bool = False) -> Text:
+    """Two lines: state, step, epoch, loss and eval loss; then learning rate, grad norm, speed, torch memory
+    (before the first step: what the worker is busy with)."""
     badge = ("■ stopping: saving a checkpoint", "bold yellow") if stopping and state.phase == "training" else None
+    badge = ("○ resuming: starting the worker", "dim") if resuming else badge
     first: list[tuple[str, str] | str] = [badge or BADGES[state.phase]]
     if state.total_steps:
         first.append(f"step {state.step}/{state.total_steps}")
@@ -62,7 +87,8 @@ def stats_text(state: DashboardState, stopping: bool = False) -> Text:
             second.append(f"torch {latest.gpu_memory_allocated / GIB:.1f}/{reserved:.1f} GiB alloc/reserved")
     text = _join(first)
     text.append("\n")
-    text.append_text(_join(second) if second else Text("waiting for the first step…", style="dim"))
+    busy = state.activity is not None and state.phase in ("waiting", "training")  # a resume loading, say
+    text.append_text(_join(second) if second and not busy else waiting_text(state))
     return text
 
 
@@ -71,16 +97,20 @@ def outcome_text(state: DashboardState, run_dir: Path) -> Text | None:
     final = state.final
     if isinstance(final, Completed):
         text = Text()
-        text.append(f"Completed at step {final.step}. Result: ", style="bold green")
+        took = f" in {duration(final.runtime_s)}" if final.runtime_s is not None else ""
+        loss = f" (train loss {final.train_loss:.4f})" if final.train_loss is not None else ""
+        text.append(f"Completed at step {final.step}{took}{loss}. Result: ", style="bold green")
         text.append(", ".join(final.artifacts) or str(run_dir / "final"), style="green")
+        text.append("\nWhat next: load it with PEFT (adapter) or from_pretrained (full); ? says more", style="dim")
         return text
     if isinstance(final, Stopped):
         saved = f"checkpoint {Path(final.checkpoint).name}" if final.checkpoint else "no checkpoint yet"
-        return Text(f"Stopped at step {final.step} ({saved}). Continue: ftwizard resume {run_dir.name}", "yellow")
+        return Text(f"Stopped at step {final.step} ({saved}). Continue: r, or ftwizard resume {run_dir.name}", "yellow")
     if isinstance(final, Failed):
         text = Text()
-        text.append(f"Failed ({final.reason}): {final.message}", style="bold red")
-        fixes = getattr(final, "fixes", None) or ([final.hint] if final.hint else [])
+        text.append(f"Failed ({final.reason.replace('_', ' ')}): {final.message}", style="bold red")
+        fixes = final.fixes or ([final.hint] if final.hint else [])
+        fixes = [fix for fix in fixes if "worker.log" not in fix]  # the line below names it once
         for number, fix in enumerate(fixes, start=1):
             text.append(f"\nFix {number}: " if len(fixes) > 1 else "\nFix: ", style="bold")
             text.append(fix)
@@ -90,7 +120,7 @@ def outcome_text(state: DashboardState, run_dir: Path) -> Text | None:
         return Text(
             "The worker ended without a final event (killed, or out of RAM); worker.log in the run directory "
             "(o shows its path) says more.\n"
-            f"Continue from the last checkpoint: ftwizard resume {run_dir.name}",
+            f"Continue from the last checkpoint: r, or ftwizard resume {run_dir.name}",
             style="red",
         )
     return None
@@ -106,13 +136,29 @@ class RunProgress(Widget):
         self.fraction: float | None = None
         self.elapsed_s: float | None = None
         self.eta_s: float | None = None
+        self.activity: str | None = None  # before the run's step count is known: the phase (its bar if counted)
 
     def show(self, state: DashboardState, now: float) -> None:
+        """Draw `state`; hidden for a run that ended before its first step (the figures line says so)."""
+        hidden = state.phase in ENDED_EARLY and not state.stepped
+        if self.display == hidden:
+            self.display = not hidden
         self.fraction, self.elapsed_s, self.eta_s = state.fraction, state.elapsed_s(now), state.eta_s(now)
+        self.activity = None
+        if self.fraction is None:
+            activity = state.activity
+            if activity is None:
+                self.activity = "starting"
+            else:
+                self.fraction = activity.fraction
+                self.activity = activity.detail if self.fraction is not None and activity.detail else activity.name
         self.refresh()
 
     def render(self) -> Text:
-        label = f" {self.fraction:4.0%}" if self.fraction is not None else "   -%"
+        if self.activity is not None:
+            label = f" {self.activity}" + (f" {self.fraction:.0%}" if self.fraction is not None else "…")
+        else:
+            label = f" {self.fraction:4.0%}" if self.fraction is not None else "   -%"
         if self.elapsed_s is not None:
             label += f"  elapsed {duration(self.elapsed_s)}"
         if self.eta_s is not None:

@@ -1,0 +1,50 @@
+"""`ftwizard plan` says why a lighter method needs more memory, in the table's notes and in JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tuiapp.cli import main
+
+
+def test_the_table_explains_qlora_above_full_on_a_small_model(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["plan", "--model", "Qwen2.5-0.5B", "--gpu", "24GB", "--framework", "hf"]) == 0
+    out = capsys.readouterr().out
+    notes = [line for line in out.splitlines() if line.startswith("Note: ")]
+    assert notes[0].startswith("Note: QLoRA needs more than LoRA and full fine-tuning here: its activations are")
+    assert "151,936-token vocabulary" in notes[1]
+    assert "unknown of data" not in out and "(the dataset's size is not known yet)" in out
+
+
+def test_json_carries_the_notes(capsys) -> None:
+    assert main(["plan", "--model", "Qwen2.5-0.5B", "--gpu", "24GB", "--framework", "hf", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["notes"]) == 2 and report["notes"][0].startswith("QLoRA needs more than")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seq-len", "0"], "--seq-len: 0 is not a whole number of at least 16"),
+        (["--micro-batch", "0"], "--micro-batch: 0 is not a whole number of at least 1"),
+        (["--micro-batch", "2", "--grad-accum", "-1"], "--grad-accum: -1 is not a whole number of at least 1"),
+        (["--lora-r", "0"], "--lora-r: 0 is not a whole number of at least 1"),
+    ],
+)
+def test_nonsense_numbers_are_refused(args: list[str], message: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["plan", "--model", "Qwen2.5-0.5B", "--gpu", "24GB", *args])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_grad_accum_alone_is_refused_not_ignored(capsys) -> None:
+    assert main(["plan", "--model", "Qwen2.5-0.5B", "--gpu", "24GB", "--grad-accum", "4"]) == 2
+    assert "ftwizard: --grad-accum needs --micro-batch too: the effective batch is their product" in (
+        capsys.readouterr().err
+    )
+    assert main(["plan", "--model", "Qwen2.5-0.5B", "--gpu", "24GB", "--micro-batch", "2", "--grad-accum", "4"]) == 0
+    assert "micro-batch 2 x 4 accumulation = effective batch 8" in capsys.readouterr().out

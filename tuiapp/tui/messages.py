@@ -1,0 +1,18 @@
+"""Messages any screen may send up to the app (the app owns saving, launching and the runs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from tuiapp.core.config import FTConfig
+
+
+@dataclass
+class SaveConfigRequested(Message):
+    """Save this config: the app asks for the name and folder (suggesting one) and never overwrites unasked."""
+
+    config: FTConfig
