@@ -211,8 +211,8 @@ class TrainingScreen(RunControls, StepScreen[None]):
             outcome.display = text is not None
             for name in set(OUTCOME_CLASSES.values()):
                 outcome.set_class(OUTCOME_CLASSES.get(state.phase) == name, name)
-            self.set_class(state.phase in ("failed", "died"), "-broken")
-            self.set_class(state.phase in ("completed", "stopped"), "-ended")  # app.tcss: room for the outcome  # app.tcss: the failure before charts
+            self.set_class(state.phase in ("failed", "died"), "-broken")  # app.tcss: the failure before charts
+            self.set_class(state.phase in ("completed", "stopped"), "-ended")  # app.tcss: room for the outcome
 
     def _tick(self) -> None:
         """Elapsed time and ETA move between batches too."""
