@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install (first run only) with the dev extras, lint, and run the test suite. Arguments go to pytest.
+# Install (first run only) with the dev extras, lint, run the test suite (arguments go to pytest), then
+# walk the wizard in tmux as a newcomer would (scripts/newcomer_walk.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh dev
@@ -14,4 +15,6 @@ if [ "$status" -eq 5 ]; then
   echo "scripts/test.sh: pytest collected no tests: that is a failure" >&2
   exit 1
 fi
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+# A newcomer's walk through the real terminal (tmux, 80x24): plan, save for the GPU box, demo, attach.
+.venv/bin/python scripts/newcomer_walk.py

@@ -22,8 +22,8 @@ def cpu_training_detail(config: FTConfig, model: ResolvedModel, cores: int, rows
     per_step = estimate.tokens_per_step * estimate.flops_per_token / (cores * CPU_TFLOPS_PER_CORE * 1e12)
     lines = [
         f"There is no GPU here: {shape.name} trains on this machine's {cores} CPU core(s). One step "
-        f"({estimate.tokens_per_step:,} tokens) takes roughly {format_duration(per_step)}, so "
-        f"{estimate.total_steps:,} steps take about {format_duration(per_step * estimate.total_steps)}."
+        f"({estimate.tokens_per_step:,} tokens) takes {format_duration(per_step)}, so "
+        f"{estimate.total_steps:,} steps take {format_duration(per_step * estimate.total_steps)}."
     ]
     if shape.total_params > DEMO_PARAMS:
         lines.append("That is a test of the pipeline, not a way to train this model: a GPU is ~100× faster.")

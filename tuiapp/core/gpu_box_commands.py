@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tuiapp.core.config import FTConfig
 
 
 def gpu_box_commands(config: FTConfig, config_path: Path, base: Path) -> list[str]:
-    """Shell lines, in order. A local dataset is copied beside the config under the same relative path."""
-    files = [config_path.name]
+    """Shell lines, in order. A local dataset goes to the same path on the box (relative to the folder the
+    commands run in, as the config names it), so the config needs no edit; a Hub dataset needs no copy."""
+    q = shlex.quote
+    lines = []
     source = config.dataset.source if config.dataset else None
-    local = bool(source) and (base / str(source)).expanduser().exists()
-    if local:
-        files.append(str(source))
-    name = shlex.quote(config_path.name)
-    lines = [f"cd {shlex.quote(str(config_path.parent))} && scp {' '.join(map(shlex.quote, files))} GPU_BOX:"]
-    if local and Path(str(source)).is_absolute():
-        lines.append(f"# the dataset path is absolute: put it at {source} on the box, or edit dataset.source")
+    local = (base / source).expanduser() if source else None
+    if local is not None and local.exists():
+        where = PurePosixPath(str(source)).parent
+        if str(where) not in ("", "."):
+            lines.append(f"ssh GPU_BOX mkdir -p {q(str(where))}")
+        lines.append(f"scp {q(str(config_path))} GPU_BOX:")
+        lines.append(f"scp -r {q(str(local.resolve()))} GPU_BOX:{q(str(where))}/")
+    else:
+        lines.append(f"scp {q(str(config_path))} GPU_BOX:")
+    name = q(config_path.name)
     lines += [
-        "# on the box, with ftwizard installed (scripts/setup-venv.sh in its checkout):",
-        f"ftwizard check {name}    # validates it against that GPU",
-        f"ftwizard train {name}    # or: ftwizard --config {name} for the wizard",
+        "# then on the box, with ftwizard installed (see its README):",
+        f"ftwizard check {name}",
+        f"ftwizard train {name}",
     ]
     return lines

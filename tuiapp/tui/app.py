@@ -57,8 +57,8 @@ class FTWizardApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses elsewhere find it too
     TITLE = "ftwizard"
     BINDINGS = [
-        Binding("f1", "help", "Help", priority=True, show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f1", "help", "Help", priority=True),  # works in text boxes too, where ? is typed
+        Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+r", "runs", "Runs", show=False),
         Binding("q", "quit", "Quit", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -270,6 +270,7 @@ class FTWizardApp(App[None]):
                 free_bytes=gpu.free_bytes if gpu else None,
                 schedule=lambda config: schedule_line(config, model.shape, stats, gpu),
                 bf16=gpu.bf16 if gpu else True,
+                train_rows=stats.rows,
             )
         )
 

@@ -286,8 +286,12 @@ class DatasetScreen(StepScreen[None]):
 
     def action_next(self) -> None:
         request, stats = self.events.get("request"), self._stats()
+        if request is not None and stats is None and self.query_one("#dataset-progress-row").display:
+            self._advance = True  # still counting: go on by itself when it is done
+            self.notify("Going on to Hyperparameters once the rows are counted…", timeout=3)
+            return
         if stats is None or request is None:
-            self.notify("Open a dataset and wait for its statistics first", severity="warning")
+            self.notify("Open a dataset first: type its path and press Enter (Ctrl+O browses)", severity="warning")
             return
         dropped = self.events.get("cleaned", {}).get("dropped", 0)
         if dropped and not request.skip_bad:

@@ -45,8 +45,8 @@ class GpuBoxScreen(StepScreen[None]):
         with VerticalScroll(id="gpu-box-body"):
             yield Static(f"[b green]Saved[/] {escape(str(self.saved))}", id="gpu-box-saved")
             yield Static(
-                f"This plan is for a [b]{escape(self.gpu_name)}[/b], which this machine does not have. "
-                "Take the config to the GPU box and run:",
+                f"This plan is for the [b]{escape(self.gpu_name)}[/b], which this machine does not have. "
+                "Copy the config (and a local dataset) to the GPU box, then check and train there:",
                 classes="hint",
             )
             yield Static(commands, id="gpu-box-commands")

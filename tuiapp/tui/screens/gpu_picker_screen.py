@@ -18,6 +18,9 @@ def _label(spec: GpuSpec) -> str:
     return f"{spec.name:<24} {spec.memory_gib:6.1f} GiB  cc {spec.compute_capability:<5} {bf16}"
 
 
+SIZE_ID = "<size>"  # the row for "any GPU of the size typed"
+
+
 class GpuPickerScreen(ModalScreen[GpuSpec | None]):
     """Dismisses with the chosen GpuSpec, or None when cancelled."""
 
@@ -36,12 +39,22 @@ class GpuPickerScreen(ModalScreen[GpuSpec | None]):
 
     @staticmethod
     def _options(query: str) -> list[Option]:
+        """Cards whose names hold every word typed; a size (24GB) lists a card of that size, then the
+        catalogue's cards with about that much memory."""
         words = query.lower().split()
-        return [
-            Option(_label(spec), id=spec.name)
+        named = [
+            spec
             for spec in gpu_catalog()
             if all(word in f"{spec.name} {' '.join(spec.aliases)}".lower() for word in words)
         ]
+        if named or not query.strip():
+            return [Option(_label(spec), id=spec.name) for spec in named]
+        try:
+            sized = resolve_gpu(query)
+        except UnknownGpuError:
+            return []
+        near = [spec for spec in gpu_catalog() if abs(spec.memory_gib - sized.memory_gib) <= 1.5]
+        return [Option(_label(sized), id=SIZE_ID), *(Option(_label(spec), id=spec.name) for spec in near)]
 
     def on_input_changed(self, event: Input.Changed) -> None:
         options = self.query_one(OptionList)
@@ -70,6 +83,9 @@ class GpuPickerScreen(ModalScreen[GpuSpec | None]):
         self._pick(event.option.id)
 
     def _pick(self, name: str | None) -> None:
+        if name == SIZE_ID:
+            self.dismiss(resolve_gpu(self.query_one(Input).value))
+            return
         self.dismiss(next(spec for spec in gpu_catalog() if spec.name == name))
 
     def action_cancel(self) -> None:

@@ -127,6 +127,8 @@ class HardwareScreen(StepScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "use_detected":
             return self.target is not None
+        if action == "redetect":  # while planning, d goes back to this machine first
+            return self.target is None
         if action in ("pick_target", "next"):
             return self.detected is not None
         return True

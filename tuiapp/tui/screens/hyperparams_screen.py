@@ -65,10 +65,11 @@ class HyperparamsScreen(StepScreen[None]):
         schedule: Callable[[FTConfig], str],
         bf16: bool = True,
         exact: Callable[[dict[str, Any]], dict[str, Any]] = run_exact_check,
+        train_rows: int | None = None,
     ) -> None:
         super().__init__()
         self.model, self.free_bytes, self.bf16 = model, free_bytes, bf16
-        self._schedule, self._exact = schedule, exact
+        self._schedule, self._exact, self._train_rows = schedule, exact, train_rows
         self._fields = form_fields(TrainingSection, "training")
         if config.uses_adapter:
             self._fields += form_fields(LoraSection, "lora")
@@ -130,7 +131,7 @@ class HyperparamsScreen(StepScreen[None]):
     def _preset(self, event: Select.Changed) -> None:
         if event.value is Select.BLANK or self.config is None:
             return
-        self.config = apply_profile(self.config, str(event.value))
+        self.config = apply_profile(self.config, str(event.value), train_rows=self._train_rows)
         for field_widget in self.query(ConfigField):
             field_widget.show(_value(self.config, field_widget.field.path))
         self._problems.clear()

@@ -10,7 +10,7 @@ from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, LoadingIndicator, Static
@@ -77,9 +77,10 @@ class MethodScreen(StepScreen[None]):
         with Vertical(id="method-body"):
             yield Static(f"[b]{self.model.shape.name}[/b] on {where}", id="method-title")
             yield DataTable(id="method-table", cursor_type="row", zebra_stripes=True)
-            yield Static(id="method-reasons")
-            yield LoadingIndicator(id="exact-busy")
-            yield Static(id="exact-result")
+            with VerticalScroll(id="method-details"):  # at 80x24 the reasons scroll (Tab, then ↑/↓)
+                yield LoadingIndicator(id="exact-busy")
+                yield Static(id="exact-result")
+                yield Static(id="method-reasons")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -136,6 +137,7 @@ class MethodScreen(StepScreen[None]):
         lines.append(f"[dim]GiB: {breakdown}[/]")
         lines.append(f"[dim]Framework: {escape(self.plan.framework_reason)}[/]")
         lines += [f"[yellow]→ {escape(on_screen(advice, PLAN_WORDS))}[/]" for advice in self.plan.advice]
+        lines += [f"[dim]Note: {escape(note)}[/]" for note in self.plan.notes]
         lines.append("[dim]batch: micro-batch × accumulation; ckpt: gradient checkpointing · Enter or ^n: next[/]")
         self.query_one("#method-reasons", Static).update("\n".join(lines))
 

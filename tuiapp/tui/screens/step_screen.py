@@ -41,6 +41,7 @@ class StepScreen(Screen[ResultType]):
     HELP_TOPIC: ClassVar[str] = "general"
     SCREEN_TITLE: ClassVar[str] = ""  # the title of a screen outside the sequence
     FAILURE_TITLE: ClassVar[str] = "That did not work"
+    RUNNING_NOTE: ClassVar[bool] = True  # whether the title bar adds the app's note on runs going
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,7 +64,7 @@ class StepScreen(Screen[ResultType]):
 
     def show_title(self) -> None:
         """Put this screen's title in its title bar, with the app's note on runs going (if any)."""
-        note = getattr(self.app, "running_note", "")
+        note = getattr(self.app, "running_note", "") if self.RUNNING_NOTE else ""
         self.sub_title = self.screen_title() + (f" · {note}" if note else "")
 
     @on(events.ScreenResume)

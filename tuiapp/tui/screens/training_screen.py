@@ -58,13 +58,14 @@ class TrainingScreen(RunControls, StepScreen[None]):
         Binding("s", "stop", "Stop"),
         Binding("r", "resume", "Resume"),
         Binding("d", "detach", "Detach"),
-        Binding("o", "show_path", "Run dir"),
-        Binding("c", "next_chart", "Next chart"),
+        Binding("o", "show_path", "Folder"),
+        Binding("c", "next_chart", "Chart"),
         *(Binding(str(n), f"chart({n - 1})", f"Chart {n}", show=False) for n in range(1, len(CHARTS) + 1)),
         Binding("escape", "go_back", "Back"),
         Binding("q", "detach", "Quit (training goes on)", show=False),  # the footer's ^q does the same
     ]
     HELP_TOPIC = "training"
+    RUNNING_NOTE = False  # the screen itself shows the run; the title keeps the run's name whole
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
 

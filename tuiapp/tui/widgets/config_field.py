@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select
 
 from tuiapp.core.config.form_fields import FormField, parse_value, shown_value
+from tuiapp.tui.widgets.state_checkbox import StateCheckbox
 
 
 class ConfigField(Horizontal):
@@ -45,7 +46,7 @@ class ConfigField(Horizontal):
         field, shown = self.field, shown_value(self.field, self._value)
         yield Label(field.label)
         if field.kind == "bool":
-            yield Checkbox(_on_off(bool(shown)), bool(shown), compact=True)
+            yield StateCheckbox(_on_off(bool(shown)), bool(shown))
         elif field.kind == "choice":
             yield Select([(c, c) for c in field.choices], value=str(shown), allow_blank=False, compact=True)
         else:
