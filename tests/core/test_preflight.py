@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tuiapp.core.config import loads_config
@@ -22,7 +24,7 @@ CPU_ONLY = HardwareProfile(source="detected", gpus=(), system=SYSTEM, no_gpu_rea
 
 
 def gpu(name: str, source: str = "planned") -> HardwareProfile:
-    return planned_hardware(resolve_gpu(name), SYSTEM).model_copy(update={"source": source})
+    return replace(planned_hardware(resolve_gpu(name), SYSTEM), source=source)
 
 
 def findings(yaml_extra: str, profile: HardwareProfile, installed: tuple[str, ...] = ("bitsandbytes",)) -> list[str]:

@@ -331,3 +331,65 @@ async def test_the_palette_holds_the_wizards_commands(tmp_path) -> None:
         for wanted in ("Help for this screen", "Runs", "Plan for another GPU", "Re-detect hardware", "CPU demo"):
             assert wanted in titles
         assert all(binding.description for _, binding, *_ in app.screen.active_bindings.values())
+
+
+async def test_a_size_typed_in_the_gpu_picker_lists_cards_at_once(tmp_path) -> None:
+    """Defect 12: "24GB" shows a 24 GB card and the catalogue's 24 GB cards before Enter."""
+    app = wizard(tmp_path, [], hardware=NO_GPU)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t", *"24GB")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert shown[0].startswith("24 GB GPU") and any("RTX 4090" in row for row in shown)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, HardwareScreen) and app.screen.target.memory_gib == 24
+
+
+def test_core_hints_name_the_screens_controls_not_flags() -> None:
+    """Defect 11: what the dataset doctor and the planner say in CLI words reads as the screen's controls."""
+    from tuiapp.core.data.read_common import SKIP_HINT
+    from tuiapp.tui.control_words import DATASET_WORDS, PLAN_WORDS, flags_left, on_screen
+
+    assert flags_left(SKIP_HINT) and not flags_left(on_screen(SKIP_HINT, DATASET_WORDS))
+    assert "skip bad" in on_screen(SKIP_HINT, DATASET_WORDS)
+    advice = "no GPU here: add --gpu 'RTX 4090' or --gpu 24GB to plan for the box you will rent"
+    assert not flags_left(on_screen(advice, PLAN_WORDS)) and "press t" in on_screen(advice, PLAN_WORDS)
+    for cli, screen in {**DATASET_WORDS, **PLAN_WORDS}.items():
+        assert flags_left(cli) or "ftwizard" in cli, cli  # each entry replaces a command-line phrase
+        assert not flags_left(screen), screen
+
+
+async def test_q_in_a_text_box_types_and_ctrl_q_quits(tmp_path) -> None:
+    """Defect 14: the footer offers ^q, which quits from a text box too; q there is a letter."""
+    app = wizard(tmp_path, [])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", "q")
+        await pilot.pause()
+        assert app.screen.query_one("#model-query", Input).value == "q" and app.is_running
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+@pytest.mark.slow
+async def test_the_cpu_demo_walk_ends_in_a_completed_event(tmp_path, runs_dir, monkeypatch) -> None:
+    """The newcomer's demo path in-process with the real worker: c → dashboard → completed."""
+    from tuiapp.core.runs.events import Completed
+    from tuiapp.core.runs.follow import read_events
+    from tuiapp.tui.screens.training_screen import TrainingScreen
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    app = FTWizardApp(hardware=NO_GPU)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c")
+        for _ in range(1200):  # building the model and 40 CPU steps: well under two minutes
+            await pilot.pause(0.25)
+            screen = app.screen
+            if isinstance(screen, TrainingScreen) and screen.state.phase in ("completed", "failed", "died"):
+                break
+        assert isinstance(screen, TrainingScreen) and screen.state.phase == "completed"
+        assert screen.sub_title.startswith("Training · demo-model")
+    (run,) = runs_dir.iterdir()
+    assert isinstance(read_events(run / "events.jsonl")[-1], Completed)

@@ -76,6 +76,17 @@ def dataset_app() -> FTWizardApp:
     return FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, inspect=in_process_inspector)
 
 
+SAVED_SCENE_DIR = Path(tempfile.gettempdir()) / "ftwizard-scenes" / "saved"  # a fixed path, shown on screen
+
+
+def planned_app() -> FTWizardApp:
+    """Planning for an RTX 4090 on a machine without a GPU; configs are saved to a fixed folder."""
+    SAVED_SCENE_DIR.mkdir(parents=True, exist_ok=True)
+    for old in SAVED_SCENE_DIR.glob("*.yaml"):
+        old.unlink()
+    return FTWizardApp(hardware=NO_GPU, resolve=catalogue_only, inspect=in_process_inspector, save_dir=SAVED_SCENE_DIR)
+
+
 TO_DATASET = ("n", *"Llama-3.2-1B-Instruct", "enter", "ctrl+n", "enter")
 ALPACA = "tuiapp/sample_data/alpaca.json"
 TO_TABS = ("tab",) * 6  # from the source box past format, rename, max length, skip bad and dedupe
@@ -112,6 +123,8 @@ SCENES: dict[str, Scene] = {
     "dataset_preview": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", *TO_TABS)),
     "dataset_tokens": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", *TO_TABS, "right")),
     "hyperparams": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", "ctrl+n")),
+    "gpu_box": Scene(planned_app, ("t", *"4090", "enter", *TO_DATASET, *ALPACA, "enter", "ctrl+n", "ctrl+n", "enter")),
+    "help_hardware": Scene(lambda: FTWizardApp(hardware=NO_GPU), ("f1",)),
 }
 SIZES = ((80, 24), (120, 40))
 

@@ -23,7 +23,6 @@ from tuiapp.core.crash_log import one_line
 from tuiapp.core.hardware import detect_hardware
 from tuiapp.core.user_error import UserError
 from tuiapp.tui.messages import SaveConfigRequested
-from tuiapp.tui.running_runs import RunningRuns
 from tuiapp.tui.screens.confirm_screen import ConfirmScreen
 from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from tuiapp.core.models.resolve import ResolvedModel
     from tuiapp.core.runs.layout import RunPaths
     from tuiapp.tui.flow_launch import LaunchFlow
+    from tuiapp.tui.running_runs import RunningRuns
     from tuiapp.tui.screens.dataset_screen import DatasetScreen, Inspector
     from tuiapp.tui.screens.gpu_box_screen import GpuBoxScreen
     from tuiapp.tui.screens.hardware_screen import HardwareScreen
@@ -83,7 +83,7 @@ class FTWizardApp(App[None]):
         self._target, self._hardware, self._detect = target, hardware, detect
         self._start_config, self._config_path = config, config_path
         self._save_dir = config_path.parent if config_path else save_dir
-        self.runs = RunningRuns(runs_dir)
+        self._runs_dir, self._runs = runs_dir, None
         self._launch, self._launch_flow = launch, None
         self._model: ResolvedModel | None = None
         self._profile: HardwareProfile | None = None
@@ -100,6 +100,15 @@ class FTWizardApp(App[None]):
         error = self._exception or RuntimeError("unknown error")
         self._exit_renderables.append(one_line(error))
         self._close_messages_no_wait()
+
+    @property
+    def runs(self) -> RunningRuns:
+        """The runs going on this machine; built on first use (after the first paint)."""
+        if self._runs is None:
+            from tuiapp.tui.running_runs import RunningRuns
+
+            self._runs = RunningRuns(self._runs_dir)
+        return self._runs
 
     @property
     def launcher(self) -> LaunchFlow:

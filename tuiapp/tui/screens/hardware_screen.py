@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Footer, LoadingIndicator, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from tuiapp.core.hardware import HardwareProfile, detect_hardware, planned_hardware
@@ -49,9 +49,11 @@ class HardwareScreen(StepScreen[None]):
     class DemoRequested(Message):
         """The user wants to watch the tiny CPU demo train (`ftwizard demo`)."""
 
-    detected: reactive[HardwareProfile | None] = reactive(None, recompose=True)
-    target: reactive[GpuSpec | None] = reactive(None, recompose=True)
-    detect_error: reactive[str | None] = reactive(None, recompose=True)
+    # Changes redraw the body only: recomposing the whole screen would rebuild the Header while its title
+    # watcher may still run (a crash seen when quitting right after detection).
+    detected: reactive[HardwareProfile | None] = reactive(None)
+    target: reactive[GpuSpec | None] = reactive(None)
+    detect_error: reactive[str | None] = reactive(None)
 
     def __init__(
         self,
@@ -61,6 +63,7 @@ class HardwareScreen(StepScreen[None]):
     ) -> None:
         super().__init__()
         self._detect = detect
+        self._redraw_pending = False
         self.set_reactive(HardwareScreen.detected, detected)
         self.set_reactive(HardwareScreen.target, target)
 
@@ -85,20 +88,43 @@ class HardwareScreen(StepScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield from self.header()
-        profile = self.profile
         with VerticalScroll(id="hardware-body"):
-            if self.detect_error:
-                yield Static(
-                    f"[b]Could not read the hardware[/b]: {self.detect_error}\nPress [b]r[/b] to try again.",
-                    id="detect-error",
-                    classes="notice warning",
-                )
-            elif profile is None:
-                yield Static("Detecting GPUs…", classes="hint")
-                yield LoadingIndicator()
-            else:
-                yield from self._describe(profile)
+            yield from self._body()
         yield Footer()
+
+    def _body(self) -> ComposeResult:
+        profile = self.profile
+        if self.detect_error:
+            yield Static(
+                f"[b]Could not read the hardware[/b]: {self.detect_error}\nPress [b]r[/b] to try again.",
+                id="detect-error",
+                classes="notice warning",
+            )
+        elif profile is None:
+            yield Static("Detecting GPUs…", classes="hint")  # a few milliseconds: no spinner to start
+        else:
+            yield from self._describe(profile)
+
+    def _redraw(self) -> None:
+        """One redraw for any number of changes in a tick (Re-detect changes three values at once)."""
+        if self.is_mounted and not self._redraw_pending:
+            self._redraw_pending = True
+            self.call_after_refresh(self._redraw_now)
+
+    async def _redraw_now(self) -> None:
+        self._redraw_pending = False
+        body = self.query_one("#hardware-body")
+        await body.remove_children()
+        await body.mount_all(list(self._body()))
+
+    def watch_detected(self) -> None:
+        self._redraw()
+
+    def watch_target(self) -> None:
+        self._redraw()
+
+    def watch_detect_error(self) -> None:
+        self._redraw()
 
     def _describe(self, profile: HardwareProfile) -> ComposeResult:
         if profile.source == "planned":
