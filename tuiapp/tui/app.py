@@ -28,7 +28,8 @@ from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 
 if TYPE_CHECKING:
     from tuiapp.core.config import FTConfig
-    from tuiapp.core.hardware import GpuSpec, HardwareProfile
+    from tuiapp.core.data.token_stats import TokenStats
+    from tuiapp.core.hardware import GpuInfo, GpuSpec, HardwareProfile
     from tuiapp.core.models.resolve import ResolvedModel
     from tuiapp.core.runs.layout import RunPaths
     from tuiapp.tui.flow_launch import LaunchFlow
@@ -87,7 +88,7 @@ class FTWizardApp(App[None]):
         self._launch, self._launch_flow = launch, None
         self._model: ResolvedModel | None = None
         self._profile: HardwareProfile | None = None
-        self._stats: Any = None
+        self._stats: TokenStats | None = None
         self.running_note = ""
 
     # ----- the app as a whole --------------------------------------------------------------------
@@ -295,7 +296,7 @@ class FTWizardApp(App[None]):
         here = self._hardware.primary_gpu if self._hardware else None
         self.launcher.train(message.config, self._model, here, self._stats)
 
-    def _gpu(self) -> Any:
+    def _gpu(self) -> GpuInfo | None:
         return self._profile.primary_gpu if self._profile else None
 
     # ----- saving ------------------------------------------------------------------------------------
