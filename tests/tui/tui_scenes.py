@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -79,11 +80,17 @@ def dataset_app() -> FTWizardApp:
 SAVED_SCENE_DIR = Path(tempfile.gettempdir()) / "ftwizard-scenes" / "saved"  # a fixed path, shown on screen
 
 
+SCENE_ALPACA = str(SAVED_SCENE_DIR.parent / "data" / "alpaca.json")  # the commands on screen show its path
+
+
 def planned_app() -> FTWizardApp:
-    """Planning for an RTX 4090 on a machine without a GPU; configs are saved to a fixed folder."""
+    """Planning for an RTX 4090 on a machine without a GPU; the config is saved to a fixed folder and the
+    dataset read from a fixed copy, so the commands on screen name the same paths in any checkout."""
     SAVED_SCENE_DIR.mkdir(parents=True, exist_ok=True)
     for old in SAVED_SCENE_DIR.glob("*.yaml"):
         old.unlink()
+    Path(SCENE_ALPACA).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(__file__).parents[2] / ALPACA, SCENE_ALPACA)
     return FTWizardApp(hardware=NO_GPU, resolve=catalogue_only, inspect=in_process_inspector, save_dir=SAVED_SCENE_DIR)
 
 
@@ -123,7 +130,9 @@ SCENES: dict[str, Scene] = {
     "dataset_preview": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", *TO_TABS)),
     "dataset_tokens": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", *TO_TABS, "right")),
     "hyperparams": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", "ctrl+n")),
-    "gpu_box": Scene(planned_app, ("t", *"4090", "enter", *TO_DATASET, *ALPACA, "enter", "ctrl+n", "ctrl+n", "enter")),
+    "gpu_box": Scene(
+        planned_app, ("t", *"4090", "enter", *TO_DATASET, *SCENE_ALPACA, "enter", "ctrl+n", "ctrl+n", "enter")
+    ),
     "help_hardware": Scene(lambda: FTWizardApp(hardware=NO_GPU), ("f1",)),
 }
 SIZES = ((80, 24), (120, 40))
