@@ -69,6 +69,15 @@ def wait_for(text: str, where: str, timeout_s: float = 30.0) -> str:
         time.sleep(0.3)
 
 
+def wait_until_exited(where: str, timeout_s: float = 30.0) -> None:
+    """The program in the pane has ended (tmux keeps the dead pane: remain-on-exit)."""
+    deadline = time.monotonic() + timeout_s
+    while tmux("list-panes", "-t", "walk", "-F", "#{pane_dead}").strip() != "1":
+        if time.monotonic() > deadline:
+            raise WalkFailed(f"{where}: ftwizard still runs {timeout_s:.0f} s after Ctrl+Q\n{screen()}")
+        time.sleep(0.2)
+
+
 def check_step(title: str, panel: str, where: str, timeout_s: float = 30.0) -> str:
     """The title bar names the step, the required panel is filled, and the footer is whole at 80 columns
     (checked until all three hold: a screen paints in more than one frame)."""
@@ -115,7 +124,7 @@ def planning_walk(env: dict[str, str], saved: Path) -> None:
     if not saved.is_file():
         raise WalkFailed(f"saved for the box: {saved} was not written")
     keys("C-q")
-    wait_for("Pane is dead", "quit", timeout_s=10)
+    wait_until_exited("quit")
 
 
 def demo_walk(env: dict[str, str], runs: Path) -> None:
