@@ -149,8 +149,10 @@ class FTWizardApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs-poll")
     def poll_runs(self) -> None:
-        """Refresh the title bar's note on running runs (a short directory read, every few seconds)."""
-        note = self.runs.note()
+        """Refresh the title bar's note on running runs (status files only, every few seconds)."""
+        from tuiapp.tui.running_runs import running_note
+
+        note = running_note(len(self.runs.alive()))
         if note != self.running_note:
             self.call_from_thread(self._show_running, note)
 
@@ -175,14 +177,19 @@ class FTWizardApp(App[None]):
             )
 
     def action_quit(self) -> None:  # type: ignore[override]
-        """Quit; a run going keeps training, and the terminal says how to get back to it."""
+        self.quit_saying_what_runs()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="quit")
+    def quit_saying_what_runs(self) -> None:
+        """Quit; a run going keeps training, and the terminal says how to get back to it (the runs are
+        read here, off the event loop: a long run's events take a moment)."""
         running = self.runs.running()
         if not running:
-            self.exit()
+            self.call_from_thread(self.exit)
             return
         lines = [f"Run {run.name} keeps training in the background." for run in running]
         lines += [f"  re-attach: ftwizard attach {running[0].name}", f"  stop it:   ftwizard stop {running[0].name}"]
-        self.exit(message=Text("\n".join(lines)))
+        self.call_from_thread(self.exit, message=Text("\n".join(lines)))
 
     def action_help(self) -> None:
         from tuiapp.tui.screens.help_screen import HelpScreen

@@ -17,8 +17,8 @@ class RunningRuns:
     def __init__(self, runs_dir: Path | None = None) -> None:
         self.root = resolve_runs_root(str(runs_dir) if runs_dir else None)
 
-    def running(self) -> list[RunSummary]:
-        """Runs whose worker lives and has not finished, newest first."""
+    def alive(self) -> list[RunPaths]:
+        """Runs whose worker process lives: a status file each, no events read (the title bar's poll)."""
         if not self.root.is_dir():
             return []
         found = []
@@ -26,15 +26,19 @@ class RunningRuns:
             paths = RunPaths(folder)
             status = read_status(paths.status) if paths.status.is_file() else None
             if status is not None and is_alive(status):
-                summary = summarize_run(paths)
-                if summary.state == "running":
-                    found.append(summary)
+                found.append(paths)
+        return found
+
+    def running(self) -> list[RunSummary]:
+        """Live runs that have not written their final event, newest first (reads their events)."""
+        summaries = [summarize_run(paths) for paths in self.alive()]
+        found = [summary for summary in summaries if summary.state == "running"]
         return sorted(found, key=lambda run: run.started_at or 0.0, reverse=True)
 
-    def note(self) -> str:
-        """`● 1 run training`, `● 2 runs training`, or empty."""
-        count = len(self.running())
-        return f"● {count} run{'s' if count > 1 else ''} training" if count else ""
+
+def running_note(count: int) -> str:
+    """`● 1 run training`, `● 2 runs training`, or empty."""
+    return f"● {count} run{'s' if count > 1 else ''} training" if count else ""
 
 
 def memory_held(run: RunSummary) -> int | None:
