@@ -73,9 +73,13 @@ def _open_wizard(args: argparse.Namespace) -> int:
 
 
 def _run_wizard(gpu: str | None) -> int:
+    from tuiapp.core.hardware import detect_hardware
+    from tuiapp.core.hardware.background import DetectionInBackground
+
+    detect = DetectionInBackground(detect_hardware)  # overlaps the imports below
     from tuiapp.tui.app import FTWizardApp
 
-    FTWizardApp(target=_target_gpu(gpu)).run()
+    FTWizardApp(target=_target_gpu(gpu), detect=detect).run()
     return 0
 
 

@@ -7,8 +7,6 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-import psutil
-
 from tuiapp.core.hardware.profile import GpuInfo, GpuProcess
 
 
@@ -17,6 +15,8 @@ def _text(value: Any) -> str:
 
 
 def _process_name(pid: int) -> str:
+    import psutil  # imported where used: the wizard's first paint does not wait for it
+
     try:
         return psutil.Process(pid).name()
     except (psutil.Error, OSError):

@@ -6,8 +6,6 @@ import os
 import shutil
 from pathlib import Path
 
-import psutil
-
 from tuiapp.core.hardware.profile import SystemInfo
 
 
@@ -20,6 +18,8 @@ def _existing_parent(path: Path) -> Path:
 
 def read_system(disk_path: str | os.PathLike[str] = ".") -> SystemInfo:
     """Read CPU, RAM and the free space of the disk holding `disk_path` (or its nearest parent)."""
+    import psutil  # imported where used: the wizard's first paint does not wait for it
+
     memory = psutil.virtual_memory()
     where = _existing_parent(Path(disk_path))
     disk = shutil.disk_usage(where)

@@ -1,0 +1,43 @@
+"""The first detection runs in a thread started before the wizard's imports; later calls detect again."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tuiapp.core.hardware import detect_hardware
+from tuiapp.core.hardware.background import DetectionInBackground
+
+
+def test_first_call_returns_the_threads_result_and_later_calls_detect_again() -> None:
+    calls: list[str] = []
+    started = threading.Event()
+
+    def detect():
+        calls.append(threading.current_thread().name)
+        started.set()
+        return detect_hardware()
+
+    early = DetectionInBackground(detect)
+    assert started.wait(10)
+    first = early()
+    assert first.source == "detected"
+    assert calls == ["ftwizard-first-detection"]
+    early()
+    assert calls[1] == threading.current_thread().name  # a re-detect runs where it is asked for
+
+
+def test_an_error_in_the_thread_reaches_the_caller_once() -> None:
+    attempts = iter([RuntimeError("NVML said no"), None])
+
+    def detect():
+        error = next(attempts)
+        if error:
+            raise error
+        return detect_hardware()
+
+    early = DetectionInBackground(detect)
+    with pytest.raises(RuntimeError, match="NVML said no"):
+        early()
+    assert early().source == "detected"
