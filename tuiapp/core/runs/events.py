@@ -1,4 +1,5 @@
-"""The events a training worker writes to `events.jsonl`, one JSON object a line, and how to read them back.
+"""The events a training worker (and an action on its result) writes to `events.jsonl`, one JSON object a
+line, and how to read them back.
 
 Each event is a small frozen dataclass; on disk it is `{"event": KIND, "time": UNIX_SECONDS, ...fields}`.
 Readers (the TUI, `ftwizard runs`) use `parse_event`, which ignores unknown keys and unknown kinds, so an
@@ -11,18 +12,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-
-@dataclass(frozen=True)
-class Event:
-    """Fields every event has: its kind (a class constant) and when it was written."""
-
-    kind: ClassVar[str] = "event"
-    time: float = field(default_factory=time.time, kw_only=True)
+from tuiapp.core.runs.action_events import ACTION_EVENT_TYPES
+from tuiapp.core.runs.event_base import Event
 
 
 @dataclass(frozen=True)
@@ -159,7 +154,18 @@ class Failed(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
-    for cls in (Started, Phase, Metrics, EvalDone, CheckpointSaved, Recovering, Completed, Stopped, Failed)
+    for cls in (
+        Started,
+        Phase,
+        Metrics,
+        EvalDone,
+        CheckpointSaved,
+        Recovering,
+        Completed,
+        Stopped,
+        Failed,
+        *ACTION_EVENT_TYPES,
+    )
 }
 FINAL_KINDS = frozenset({"completed", "stopped", "failed"})
 

@@ -8,6 +8,9 @@ RUNS_ROOT/NAME/
   worker.log      the worker's stdout and stderr
   checkpoints/    checkpoint-STEP folders (the trainer's output_dir)
   final/          the trained adapter (LoRA methods) or model, with the tokenizer
+  merged/         the adapter merged into a 16-bit base (ftwizard merge), with the tokenizer
+  gguf/           MODEL-QUANT.gguf and an Ollama Modelfile (ftwizard gguf)
+  actions.log     the output of the Finish screen's actions (merge, GGUF, push)
 ```
 """
 
@@ -57,6 +60,18 @@ class RunPaths:
     @property
     def final(self) -> Path:
         return self.root / "final"
+
+    @property
+    def merged(self) -> Path:
+        return self.root / "merged"
+
+    @property
+    def gguf(self) -> Path:
+        return self.root / "gguf"
+
+    @property
+    def actions_log(self) -> Path:
+        return self.root / "actions.log"
 
     def last_checkpoint(self) -> Path | None:
         """The checkpoint with the highest step that has its trainer state written (a complete one)."""
