@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         check_command,
         data_command,
         demo_command,
+        finish_command,
         gpu_command,
         plan_command,
         runs_command,
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_command.register(commands)
     attach_command.register(commands)
     demo_command.register(commands)
+    finish_command.register(commands)
     return parser
 
 

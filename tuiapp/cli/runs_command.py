@@ -29,11 +29,14 @@ def _when(stamp: float | None) -> str:
 
 
 def _note(run: RunSummary) -> str:
-    """`2 OOM recoveries: micro-batch 1 x 16 accumulation, checkpointing on`, or empty."""
-    if not run.oom_recoveries:
-        return ""
-    plural = "y" if run.oom_recoveries == 1 else "ies"
-    return f"{run.oom_recoveries} OOM recover{plural}: {run.recovered_settings}"
+    """`2 OOM recoveries: micro-batch 1 x 16 accumulation, checkpointing on` and `merge done, push failed`."""
+    notes = []
+    if run.oom_recoveries:
+        plural = "y" if run.oom_recoveries == 1 else "ies"
+        notes.append(f"{run.oom_recoveries} OOM recover{plural}: {run.recovered_settings}")
+    if run.actions:
+        notes.append(", ".join(f"{action} {state}" for action, state in run.actions.items()))
+    return "; ".join(notes)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -48,7 +51,7 @@ def run_list(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {root}; start one with: ftwizard train CONFIG.yaml")
         return 0
-    notes = any(run.oom_recoveries for run in runs)  # the NOTES column appears only when it has something
+    notes = any(run.oom_recoveries or run.actions for run in runs)  # a NOTES column only when it has something
     rows = [("RUN", "STATE", "STEP", "LOSS", "EVAL", "STARTED", *(("NOTES",) if notes else ()))]
     for run in runs:
         step = f"{run.step}/{run.total_steps}" if run.total_steps else str(run.step)

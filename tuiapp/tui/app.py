@@ -22,7 +22,7 @@ from tuiapp import __version__
 from tuiapp.core.crash_log import one_line
 from tuiapp.core.hardware import detect_hardware
 from tuiapp.core.user_error import UserError
-from tuiapp.tui.messages import SaveConfigRequested
+from tuiapp.tui.messages import FinishRequested, SaveConfigRequested
 from tuiapp.tui.screens.confirm_screen import ConfirmScreen
 from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 
@@ -75,12 +75,13 @@ class FTWizardApp(App[None]):
         inspect: Inspector | None = None,  # the dataset inspection (default: the real one, in a child)
         launch: Callable[[RunPaths], object] = _launch_worker,
         run_dir: Path | None = None,  # open straight on this run's Training screen (ftwizard attach)
+        finish_dir: Path | None = None,  # open straight on this run's Finish screen (ftwizard finish)
         config: FTConfig | None = None,  # start from a saved config (ftwizard --config FILE)
         config_path: Path | None = None,
         runs_dir: Path | None = None,
     ) -> None:
         super().__init__()
-        self._run_dir, self._resolve, self._inspect = run_dir, resolve, inspect
+        self._run_dir, self._finish_dir, self._resolve, self._inspect = run_dir, finish_dir, resolve, inspect
         self._target, self._hardware, self._detect = target, hardware, detect
         self._start_config, self._config_path = config, config_path
         self._save_dir = config_path.parent if config_path else save_dir
@@ -137,6 +138,9 @@ class FTWizardApp(App[None]):
         self.set_interval(RUNS_POLL_S, self.poll_runs)
         if self._run_dir is not None:  # ftwizard attach RUN
             self.open_run(self._run_dir)
+            return
+        if self._finish_dir is not None:  # ftwizard finish RUN
+            self.on_finish_requested(FinishRequested(self._finish_dir))
             return
         from tuiapp.tui.screens.hardware_screen import HardwareScreen
 
@@ -216,6 +220,12 @@ class FTWizardApp(App[None]):
 
     def on_runs_screen_attach(self, message: RunsScreen.Attach) -> None:
         self.open_run(message.run_dir)
+
+    def on_finish_requested(self, message: FinishRequested) -> None:
+        """The Finish screen of a run: the wizard's last step after its Training screen, or opened alone."""
+        from tuiapp.tui.screens.finish_screen import FinishScreen
+
+        self.push_screen(FinishScreen(message.run_dir, in_wizard=message.in_wizard))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette (Ctrl+P): the wizard's own commands first, then Textual's (theme, keys, screenshot)."""

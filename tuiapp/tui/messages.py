@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -16,3 +17,11 @@ class SaveConfigRequested(Message):
     """Save this config: the app asks for the name and folder (suggesting one) and never overwrites unasked."""
 
     config: FTConfig
+
+
+@dataclass
+class FinishRequested(Message):
+    """Open the Finish screen (merge, GGUF, chat, push) for this run."""
+
+    run_dir: Path
+    in_wizard: bool = False  # the wizard's last step (breadcrumb and step title) rather than a run opened alone

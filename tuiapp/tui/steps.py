@@ -21,6 +21,7 @@ STEPS: tuple[Step, ...] = (
     Step("dataset", "Dataset", "Dataset"),
     Step("hyperparams", "Hyperparameters", "Settings"),
     Step("train", "Training", "Train"),
+    Step("finish", "Finish", "Finish"),  # merge, GGUF, chat, push: the result leaves the box
 )
 PLANNED_LAST = Step("train", "Save for the GPU box", "Save")  # planning for a GPU this machine lacks
 
@@ -35,11 +36,11 @@ def step_index(step_id: str) -> int:
 
 def steps_for(planned: bool) -> tuple[Step, ...]:
     """The sequence as this session walks it: planning for another machine ends in saving, not training."""
-    return (*STEPS[:-1], PLANNED_LAST) if planned else STEPS
+    return (*STEPS[:-2], PLANNED_LAST) if planned else STEPS
 
 
 def step_title(step_id: str, planned: bool = False) -> str:
-    """`Step 3 of 6 · Method`."""
+    """`Step 3 of 7 · Method`."""
     steps = steps_for(planned)
     index = step_index(step_id)
     return f"Step {index + 1} of {len(steps)} · {steps[index].title}"

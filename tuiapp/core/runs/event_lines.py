@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
+from tuiapp.core.runs.action_lines import action_texts
 from tuiapp.core.runs.events import CheckpointSaved, Completed, EvalDone, Failed, Metrics, Phase, Started, Stopped
 from tuiapp.core.runs.other_events import AnyEvent, OtherEvent
 
@@ -111,6 +112,8 @@ def _texts(event: AnyEvent, run_name: str) -> list[tuple[str, Level]]:
         return [(f"stopped at step {event.step}{saved}", "warn"), (f"continue: ftwizard resume {run_name}", "detail")]
     if isinstance(event, Failed):
         return _failed(event)
+    if (lines := action_texts(event)) is not None:
+        return lines  # type: ignore[return-value]
     fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "time"}
     return [(generic_text(event.kind, fields), "warn")]
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuiapp.core.runs.action_history import action_records, latest_by_action
 from tuiapp.core.runs.events import Completed, EvalDone, Event, Failed, Metrics, Recovering, Started
 from tuiapp.core.runs.follow import read_events
 from tuiapp.core.runs.layout import RunPaths
@@ -36,6 +37,8 @@ class RunSummary:
     train_loss: float | None = None  # over the whole run, as the completed event has it (see run_totals)
     training_s: float = 0.0  # over every launch, loading and the gaps while stopped left out
     tokens: int | None = None  # trained on, over every launch
+    actions: dict[str, str] = field(default_factory=dict)  # the last launch's state of each action run on it
+    action_lines: list[str] = field(default_factory=list)  # and each in words: `merge: merged into …`
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +58,7 @@ def summarize_run(paths: RunPaths, events: list[Event] | None = None) -> RunSumm
     totals = run_totals(events)
     losses = [m.loss for m in metrics if m.loss is not None]
     checkpoint = paths.last_checkpoint()
+    latest = latest_by_action(action_records(events))
     return RunSummary(
         name=paths.name,
         path=str(paths.root),
@@ -74,6 +78,8 @@ def summarize_run(paths: RunPaths, events: list[Event] | None = None) -> RunSumm
         train_loss=totals.train_loss,
         training_s=totals.training_s,
         tokens=totals.tokens,
+        actions={record.action: record.state for record in latest.values()},
+        action_lines=[record.line() for record in latest.values()],
     )
 
 

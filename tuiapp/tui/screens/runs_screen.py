@@ -24,6 +24,7 @@ from tuiapp.core.runs.launcher import resume_run, stop_run
 from tuiapp.core.runs.layout import RUNS_DIR_ENV, RunPaths, resolve_runs_root
 from tuiapp.core.runs.listing import RunSummary, list_runs
 from tuiapp.core.user_error import UserError
+from tuiapp.tui.messages import FinishRequested
 from tuiapp.tui.screens.confirm_screen import ConfirmScreen
 from tuiapp.tui.screens.step_screen import StepScreen
 
@@ -60,7 +61,10 @@ def run_detail(run: RunSummary) -> str:
     if run.state == "running":
         lines.append(f"[green]training (pid {run.pid})[/] · Enter attaches · s stops it")
     elif run.state == "completed":
-        lines.append(f"[green]completed[/]: {escape(', '.join(run.artifacts) or str(Path(run.path, 'final')))}")
+        result = escape(", ".join(run.artifacts) or str(Path(run.path, "final")))
+        lines.append(f"[green]completed[/]: {result} · f Finish")
+        if run.action_lines:
+            lines.append(f"[dim]{escape(' · '.join(run.action_lines)[:FAILURE_CHARS])}[/]")
     elif run.state == "failed":
         failure = escape((run.failure or "see worker.log")[:FAILURE_CHARS])
         lines.append(f"[red]failed[/]: {failure} · r resumes ({checkpoint})")
@@ -93,6 +97,7 @@ class RunsScreen(StepScreen[None]):
         Binding("enter", "attach", "Attach", priority=True),
         Binding("s", "stop", "Stop"),
         Binding("r", "resume", "Resume"),
+        Binding("f", "finish", "Finish"),
         Binding("o", "show_path", "Run dir"),
         Binding("escape", "back", "Back"),
     ]
@@ -258,6 +263,16 @@ class RunsScreen(StepScreen[None]):
         self.notify(f"Run {paths.name} continues from its last checkpoint{where}", title="Resumed")
         self.load_runs()
         self.post_message(self.Attach(paths.root))
+
+    def action_finish(self) -> None:
+        """The Finish screen of the highlighted run (merge, GGUF, chat, push), for a completed one."""
+        run = self.highlighted()
+        if run is None:
+            return
+        if run.state != "completed":
+            self.notify(f"Run {run.name} is {run.state}: Finish needs a completed run", severity="warning")
+            return
+        self.post_message(FinishRequested(Path(run.path)))
 
     def action_show_path(self) -> None:
         if run := self._chosen():

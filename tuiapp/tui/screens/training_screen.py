@@ -30,6 +30,7 @@ from tuiapp.core.runs.launcher import resume_run
 from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.runs.other_events import AnyEvent
 from tuiapp.core.runs.run_watch import RunWatch
+from tuiapp.tui.messages import FinishRequested
 from tuiapp.tui.screens.step_screen import StepScreen
 from tuiapp.tui.screens.training_controls import RunControls, in_words
 from tuiapp.tui.widgets.event_log import EventLog
@@ -60,6 +61,8 @@ class TrainingScreen(RunControls, StepScreen[None]):
         Binding("d", "detach", "Detach"),
         Binding("o", "show_path", "Folder"),
         Binding("c", "next_chart", "Chart"),
+        Binding("f", "finish", "Finish"),
+        Binding("ctrl+n", "finish", "Next: finish", show=False, priority=True),
         *(Binding(str(n), f"chart({n - 1})", f"Chart {n}", show=False) for n in range(1, len(CHARTS) + 1)),
         Binding("escape", "go_back", "Back"),
         Binding("q", "detach", "Quit (training goes on)", show=False),  # the footer's ^q does the same
@@ -228,7 +231,14 @@ class TrainingScreen(RunControls, StepScreen[None]):
             return self.resumable
         if action == "go_back":
             return len(self.app.screen_stack) > 2
+        if action == "finish":
+            return self.state.phase == "completed"
         return True
+
+    def action_finish(self) -> None:
+        """The Finish screen: merge, GGUF, chat, push (the app opens it)."""
+        if self.state.phase == "completed":
+            self.post_message(FinishRequested(self.paths.root, in_wizard=self.step_id is not None))
 
     def action_next_chart(self) -> None:
         self.query_one(TrainingCharts).cycle()

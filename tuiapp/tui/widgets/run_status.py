@@ -101,7 +101,7 @@ def outcome_text(state: DashboardState, run_dir: Path) -> Text | None:
         loss = f" (train loss {final.train_loss:.4f})" if final.train_loss is not None else ""
         text.append(f"Completed at step {final.step}{took}{loss}. Result: ", style="bold green")
         text.append(", ".join(final.artifacts) or str(run_dir / "final"), style="green")
-        text.append("\nWhat next: load it with PEFT or from_pretrained; F1 says how", style="dim")
+        text.append("\nWhat next: f opens Finish: chat with it, merge, GGUF for Ollama, push to the Hub", style="dim")
         return text
     if isinstance(final, Stopped):
         saved = f"checkpoint {Path(final.checkpoint).name}" if final.checkpoint else "no checkpoint yet"

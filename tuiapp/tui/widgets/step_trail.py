@@ -9,7 +9,7 @@ from tuiapp.tui.steps import step_index, steps_for
 
 
 class StepTrail(Widget):
-    """`✓ Hardware › ✓ Model › ● Method › Dataset › Settings › Train`: 66 columns at most, so it fits 80."""
+    """`✓ Hardware › ✓ Model › ● Method › Dataset › Settings › Train › Finish`: 75 columns, so it fits 80."""
 
     DEFAULT_CSS = "StepTrail { height: 1; padding: 0 1; }"
 
