@@ -100,11 +100,11 @@ def check_step(title: str, panel: str, where: str, timeout_s: float = 30.0) -> s
 
 def planning_walk(env: dict[str, str], saved: Path) -> None:
     start(str(FTWIZARD), env)
-    check_step("Step 1 of 6 · Hardware", "No NVIDIA GPU found", "launch")
+    check_step("Step 1 of 7 · Hardware", "No NVIDIA GPU found", "launch")
     keys("t")
     wait_for("Plan for a GPU", "GPU picker")
     keys("4090", "Enter")
-    check_step("Step 1 of 6 · Hardware", "target (planned) · RTX 4090", "target GPU")
+    check_step("Step 1 of 7 · Hardware", "target (planned) · RTX 4090", "target GPU")
     keys("C-n")
     check_step("Step 2 of 6 · Model", "Qwen/Qwen2.5-7B-Instruct, ./my-model", "model screen")
     keys("Llama-3.2-1B-Instruct", "Enter")
@@ -129,7 +129,7 @@ def planning_walk(env: dict[str, str], saved: Path) -> None:
 
 def demo_walk(env: dict[str, str], runs: Path) -> None:
     start(str(FTWIZARD), env)
-    check_step("Step 1 of 6 · Hardware", "No NVIDIA GPU found", "launch again")
+    check_step("Step 1 of 7 · Hardware", "No NVIDIA GPU found", "launch again")
     keys("c")
     check_step("Training · demo-model", "step ", "demo dashboard", timeout_s=240)
     keys("d")

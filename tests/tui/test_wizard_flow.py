@@ -135,27 +135,27 @@ async def test_the_title_follows_the_screen_on_back_and_after_a_run(tmp_path, ru
     launched: list = []
     app = wizard(tmp_path, launched)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert app.screen.sub_title == "Step 1 of 6 · Hardware"
+        assert app.screen.sub_title == "Step 1 of 7 · Hardware"
         await pilot.press("n")
         await pilot.pause()
-        assert app.screen.sub_title == "Step 2 of 6 · Model"
+        assert app.screen.sub_title == "Step 2 of 7 · Model"
         await pilot.press("escape")
         await pilot.pause()
-        assert isinstance(app.screen, HardwareScreen) and app.screen.sub_title == "Step 1 of 6 · Hardware"
+        assert isinstance(app.screen, HardwareScreen) and app.screen.sub_title == "Step 1 of 7 · Hardware"
         await pilot.press("n", *"Llama-3.2-1B-Instruct", "enter")
         await settle(pilot)
         await pilot.press("ctrl+n")
         await settle(pilot)
-        assert isinstance(app.screen, MethodScreen) and app.screen.sub_title == "Step 3 of 6 · Method"
+        assert isinstance(app.screen, MethodScreen) and app.screen.sub_title == "Step 3 of 7 · Method"
         await pilot.press("escape", "escape", "escape")
         await pilot.pause()
         await to_hyperparams(pilot)
         await pilot.press("ctrl+n")
         await settle(pilot)
-        assert len(launched) == 1 and app.screen.sub_title.startswith("Step 6 of 6 · Training")
+        assert len(launched) == 1 and app.screen.sub_title.startswith("Step 6 of 7 · Training")
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen.sub_title.startswith("Step 5 of 6 · Hyperparameters")
+        assert app.screen.sub_title.startswith("Step 5 of 7 · Hyperparameters")
 
 
 async def test_ctrl_n_twice_starts_one_run(tmp_path, runs_dir) -> None:

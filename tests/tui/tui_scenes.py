@@ -141,3 +141,8 @@ SIZES = ((80, 24), (120, 40))
 from training_scenes import TRAINING_SCENES  # noqa: E402
 
 SCENES.update(TRAINING_SCENES)
+
+# ---- Finish screen (step 7): a completed run and the actions run on it ----
+from finish_scenes import FINISH_SCENES  # noqa: E402
+
+SCENES.update(FINISH_SCENES)

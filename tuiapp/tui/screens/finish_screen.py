@@ -59,8 +59,8 @@ class FinishScreen(StepScreen[None]):
         Binding("m", "run('merge')", "Merge"),
         Binding("g", "run('gguf')", "GGUF"),
         Binding("p", "run('push')", "Push"),
-        Binding("x", "cancel", "Cancel action"),
-        Binding("o", "show_path", "Folder"),
+        Binding("x", "cancel", "Cancel"),
+        Binding("o", "show_path", "Folder", show=False),  # in the help; the footer keeps room for x at 80 columns
         Binding("escape", "back", "Back"),
     ]
 

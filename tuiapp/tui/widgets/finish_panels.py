@@ -48,7 +48,10 @@ def result_text(result: RunResult) -> Text:
     steps = f"{result.step}/{result.total_steps}" if result.total_steps else str(result.step)
     text.append(f"\ntrain loss {_figure(result.train_loss)} · eval loss {_figure(result.eval_loss)} · steps {steps}")
     tokens = f"{result.tokens:,} tokens" if result.tokens else "tokens -"
-    peak = f"peak GPU memory {gib(result.peak_memory_bytes)}" if result.peak_memory_bytes else "peak GPU memory -"
+    if result.peak_memory_bytes:
+        peak = f"peak GPU memory {gib(result.peak_memory_bytes)}"
+    else:
+        peak = "GPU memory not measured" if result.device in (None, "cpu") else "peak GPU memory -"
     where = f" on {result.device}" if result.device else ""
     text.append(f"\n{tokens} · trained {duration(result.training_s)}{where} · {peak}")
     files = [("adapter/model", result.final), ("merged", result.merged)]
