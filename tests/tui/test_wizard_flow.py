@@ -391,5 +391,13 @@ async def test_the_cpu_demo_walk_ends_in_a_completed_event(tmp_path, runs_dir, m
                 break
         assert isinstance(screen, TrainingScreen) and screen.state.phase == "completed"
         assert screen.sub_title.startswith("Training · demo-model")
+        await pilot.press("f")  # what next: the Finish screen of the same run
+        from tuiapp.tui.screens.finish_screen import FinishScreen
+
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, FinishScreen) and app.screen.result is not None:
+                break
+        assert app.screen.result.finished and app.screen.sub_title.startswith("Finish · demo-model")
     (run,) = runs_dir.iterdir()
     assert isinstance(read_events(run / "events.jsonl")[-1], Completed)

@@ -64,6 +64,8 @@ class FinishScreen(StepScreen[None]):
         Binding("escape", "back", "Back"),
     ]
 
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+
     @dataclass
     class ResultRead(Message):
         result: RunResult
