@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         demo_command,
         finish_command,
         gpu_command,
+        merge_command,
         plan_command,
         runs_command,
         train_command,
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     attach_command.register(commands)
     demo_command.register(commands)
     finish_command.register(commands)
+    merge_command.register(commands)
     return parser
 
 
