@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tuiapp.cli import (
         attach_command,  # step 4: the live Training dashboard
+        chat_command,
         check_command,
         data_command,
         demo_command,
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_command.register(commands)
     attach_command.register(commands)
     demo_command.register(commands)
+    chat_command.register(commands)
     finish_command.register(commands)
     merge_command.register(commands)
     return parser

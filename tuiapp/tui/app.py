@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from tuiapp.tui.screens.runs_screen import RunsScreen
 
 RUNS_POLL_S = 2.0  # how often the title bar's "runs going" note is refreshed
+AFTER_FIRST_PAINT_S = 0.4  # the runs are first read once the Hardware screen has its facts (a GIL-bound import)
 
 
 def _launch_worker(paths: RunPaths) -> object:
@@ -134,7 +135,7 @@ class FTWizardApp(App[None]):
     def on_mount(self) -> None:
         self.title = f"ftwizard {__version__}"
         gc.freeze()  # startup objects leave the collector's view: full collections stop stalling the dashboard
-        self.call_after_refresh(self.poll_runs)  # after the first paint
+        self.set_timer(AFTER_FIRST_PAINT_S, self.poll_runs)  # its imports would slow the first screen
         self.set_interval(RUNS_POLL_S, self.poll_runs)
         if self._run_dir is not None:  # ftwizard attach RUN
             self.open_run(self._run_dir)
@@ -149,7 +150,7 @@ class FTWizardApp(App[None]):
         if self._start_config is not None:
             self.start_from_config(self._start_config)
         else:
-            self.call_after_refresh(self.offer_attach)
+            self.set_timer(AFTER_FIRST_PAINT_S, self.offer_attach)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs-poll")
     def poll_runs(self) -> None:
