@@ -401,3 +401,21 @@ async def test_the_cpu_demo_walk_ends_in_a_completed_event(tmp_path, runs_dir, m
         assert app.screen.result.finished and app.screen.sub_title.startswith("Finish · demo-model")
     (run,) = runs_dir.iterdir()
     assert isinstance(read_events(run / "events.jsonl")[-1], Completed)
+
+
+async def test_ftwizard_with_a_run_going_offers_to_attach(tmp_path, runs_dir) -> None:
+    """Start anywhere: a run training on this machine is offered (after the first screen has its facts)."""
+    from tuiapp.tui.screens.training_screen import TrainingScreen
+
+    running_run(runs_dir)
+    app = wizard(tmp_path, [])
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, ConfirmScreen):
+                break
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Run busy-run is training" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, TrainingScreen) and app.screen.paths.name == "busy-run"
