@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 
 GENERAL = "general"
-TOPICS = ("general", "hardware", "model", "method", "dataset", "hyperparams", "training", "gpu_box", "runs")
+TOPICS = ("general", "hardware", "model", "method", "dataset", "hyperparams", "training", "gpu_box", "runs", "chat")
 
 
 def help_text(topic: str) -> str:
