@@ -19,7 +19,6 @@ from tuiapp.core.merge_preflight import (
     check_merge_fits,
     choose_device,
     merge_needs,
-    nearest_existing,
     read_free_resources,
 )
 from tuiapp.core.models.stored_size import read_header, weight_files, weights_size
@@ -201,9 +200,8 @@ def test_cuda_without_cuda_is_a_user_error() -> None:
 
 def test_read_free_resources_measures_the_nearest_existing_folder(tmp_path: Path) -> None:
     target = tmp_path / "not" / "yet" / "merged"
-    assert nearest_existing(target) == tmp_path
     found = read_free_resources(target, with_gpu=False)
-    assert found.disk_path == str(tmp_path) and found.disk_bytes > 0 and found.ram_bytes > 0
+    assert found.disk_path == str(tmp_path.resolve()) and found.disk_bytes > 0 and found.ram_bytes > 0
     assert found.vram_bytes is None
 
 
@@ -230,3 +228,24 @@ def test_destination_holding_other_files_is_refused(tmp_path: Path) -> None:
     (model / "config.json").write_text("{}")
     check_destination(model, [])  # an earlier merge is replaced
     check_destination(tmp_path / "empty-or-new", [])
+
+
+def test_free_vram_is_read_from_the_gpu_torch_will_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuiapp.core import hardware
+    from tuiapp.core.hardware import GpuInfo
+
+    gpus = tuple(
+        GpuInfo(index=i, name=name, total_bytes=24 * GIB, used_bytes=(24 - free_gib) * GIB, free_bytes=free_gib * GIB)
+        for i, (name, free_gib) in enumerate([("RTX 4090", 20), ("RTX 3090", 6)])
+    )
+    monkeypatch.setattr(hardware, "read_gpus", lambda: (gpus, None))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert read_free_resources(tmp_path, with_gpu=True).vram_bytes == 20 * GIB
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    found = read_free_resources(tmp_path, with_gpu=True)
+    assert (found.vram_bytes, found.gpu_name) == (6 * GIB, "RTX 3090")
+    assert read_free_resources(tmp_path, with_gpu=False).vram_bytes is None
+    monkeypatch.setattr(
+        hardware, "read_gpus", lambda: ((), "the NVIDIA driver library (libnvidia-ml) is not installed")
+    )
+    assert read_free_resources(tmp_path, with_gpu=True).vram_bytes is None

@@ -139,3 +139,29 @@ def test_bad_options_are_user_errors(tmp_path: Path, tiny_model_dir: Path, optio
     save_config(demo_config(tiny_model_dir), paths.config)
     final = merge(paths, options)
     assert isinstance(final, ActionFailed) and words in final.message
+
+
+def test_auto_falls_back_to_the_cpu_when_the_gpu_is_too_full(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = make_adapter_run(tmp_path / "run", tiny_model_dir)
+    busy_gpu = FreeResources(64 * 1024**3, 64 * 1024**3, str(tmp_path), vram_bytes=1024, gpu_name="RTX 4090")
+    monkeypatch.setattr(merge_action, "read_free_resources", lambda out_dir, with_gpu: busy_gpu)
+    monkeypatch.setattr(merge_action, "cuda_available", lambda: True)
+    final = merge(paths, {"device": "auto"})
+    assert isinstance(final, ActionDone) and final.facts["device"] == "cpu"
+    assert any(
+        note.startswith("merged on the CPU: RTX 4090 has 0.0 GiB free and the merge needs") for note in final.notes
+    )
+
+
+def test_cuda_asked_without_cuda_fails_in_words(tmp_path: Path, tiny_model_dir: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the refusal is for machines without it")
+    paths = make_adapter_run(tmp_path / "run", tiny_model_dir)
+    final = merge(paths, {"device": "cuda"})
+    assert isinstance(final, ActionFailed) and "PyTorch sees no CUDA GPU" in final.message
+    assert final.fixes == ["merge on the CPU with --device cpu (or --device auto)"]
+    assert not paths.merged.exists() and leftovers(paths.root) == []

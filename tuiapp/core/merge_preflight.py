@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -55,14 +54,6 @@ def gib1(num_bytes: float, up: bool = True) -> str:
     return f"{(math.ceil(tenths) if up else math.floor(tenths)) / 10:.1f} GiB"
 
 
-def nearest_existing(path: Path) -> Path:
-    """`path`, or its closest parent that exists (where a folder about to be made will live)."""
-    path = path.expanduser().absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
 def _visible_gpu_index() -> int:
     """The NVML index of the GPU torch will use: the first of CUDA_VISIBLE_DEVICES when it is a number."""
     first = os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0].strip()
@@ -70,22 +61,21 @@ def _visible_gpu_index() -> int:
 
 
 def read_free_resources(out_dir: Path, with_gpu: bool) -> FreeResources:
-    """Free RAM (psutil), free disk where `out_dir` will be, and free VRAM (NVML) when `with_gpu`."""
-    import psutil  # imported where used, as everywhere in core
+    """Free RAM, free disk where `out_dir` will be (its nearest existing parent), and free VRAM (NVML) when
+    `with_gpu`."""
+    from tuiapp.core.hardware import read_gpus, read_system
 
-    where = nearest_existing(out_dir)
+    system = read_system(out_dir)
     vram = name = None
     if with_gpu:
-        from tuiapp.core.hardware import read_gpus
-
         gpus, _reason = read_gpus()
         chosen = {gpu.index: gpu for gpu in gpus}.get(_visible_gpu_index(), gpus[0] if gpus else None)
         if chosen is not None:
             vram, name = chosen.free_bytes, chosen.name
     return FreeResources(
-        ram_bytes=psutil.virtual_memory().available,
-        disk_bytes=shutil.disk_usage(where).free,
-        disk_path=str(where),
+        ram_bytes=system.ram_available_bytes,
+        disk_bytes=system.disk_free_bytes,
+        disk_path=system.disk_path,
         vram_bytes=vram,
         gpu_name=name,
     )

@@ -151,11 +151,18 @@ def _adapter_config(adapter: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def cuda_available() -> bool:
+    """Whether PyTorch can use a CUDA GPU here."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _settle_device(device: str, size: WeightsSize | None, out_dir: Path, notes: list[str]) -> Device:
     """Where to merge (auto: CUDA when there is one and the model fits), after checking there is room."""
     import torch
 
-    cuda = torch.cuda.is_available()
+    cuda = cuda_available()
     free = read_free_resources(out_dir, with_gpu=cuda and device != "cpu")
     if cuda and device != "cpu" and free.vram_bytes is None:  # NVML unreadable: ask the CUDA runtime
         from dataclasses import replace
