@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         gpu_command,
         merge_command,
         plan_command,
+        push_command,
         runs_command,
         train_command,
     )
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat_command.register(commands)
     finish_command.register(commands)
     merge_command.register(commands)
+    push_command.register(commands)
     return parser
 
 

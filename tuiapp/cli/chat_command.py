@@ -46,7 +46,9 @@ def register(commands: Any) -> None:
     chat.add_argument("--base", action="store_true", help=BASE_HELP)
     chat.add_argument("--prompt", metavar="TEXT", help="answer this one message, print the answer and exit")
     chat.add_argument("--merged", action="store_true", help="chat with RUN/merged (made by ftwizard merge)")
-    chat.add_argument("--system", metavar="TEXT", default="", help=f"a system prompt (up to {SYSTEM_PROMPT_CHARS})")
+    chat.add_argument(
+        "--system", metavar="TEXT", default="", help=f"a system prompt (up to {SYSTEM_PROMPT_CHARS} characters)"
+    )
     chat.add_argument("--max-new-tokens", type=int, default=256, metavar="N", help=_bounded("max_new_tokens"))
     chat.add_argument("--temperature", type=float, default=0.7, metavar="T", help=_bounded("temperature"))
     chat.add_argument("--top-p", type=float, default=0.95, metavar="P", help=_bounded("top_p"))

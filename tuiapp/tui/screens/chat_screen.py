@@ -69,7 +69,7 @@ class ChatScreen(StepScreen[None]):
         Binding("escape", "stop_or_back", "Stop/Back"),
         Binding("ctrl+s", "settings", "Settings"),
         Binding("ctrl+l", "clear", "Clear"),
-        Binding("ctrl+b", "toggle_base", "Base on/off"),
+        Binding("ctrl+b", "toggle_base", "Base"),
     ]
 
     def __init__(

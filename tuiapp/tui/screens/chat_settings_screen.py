@@ -22,9 +22,9 @@ LABELS = {
 
 
 def field_hint(name: str) -> str:
-    """`1-4096` for a bounded field, `up to 4000 characters` for the system prompt."""
+    """`1-4096` for a bounded field, `max 4000 chars` for the system prompt."""
     if name == "system_prompt":
-        return f"up to {SYSTEM_PROMPT_CHARS} characters"
+        return f"max {SYSTEM_PROMPT_CHARS} chars"
     low, high, _ = BOUNDS[name]
     return f"{low:g}-{high:g}"
 
