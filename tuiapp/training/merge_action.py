@@ -90,7 +90,7 @@ def merge_to_folder(paths: RunPaths, out_dir: Path, dtype: str, device: str, rep
     quantized_base = QUANTIZED_BASES.get(config.method)
     if quantized_base:
         notes.append(
-            f"the adapter was trained on a {quantized_base} copy of {base} and is merged onto its 16-bit "
+            f"the adapter was trained on a {quantized_base} copy of {_public_name(base)} and is merged onto its 16-bit "
             f"weights ({dtype}): the merged model is the unquantized base plus the adapter, so its outputs "
             "differ slightly from those of the quantized model it was trained with"
         )
@@ -98,7 +98,7 @@ def merge_to_folder(paths: RunPaths, out_dir: Path, dtype: str, device: str, rep
         notes.append("the base model's size could not be read before loading: memory and disk were not checked")
     replaced = _merge_and_save(config, adapter, out_dir, dtype, chosen, size, report, notes)
     if replaced:
-        notes.append(f"replaced the model that was in {out_dir}")
+        notes.append("replaced the earlier merge that was in the output folder")
     written = folder_bytes(out_dir)
     adapter_config = _adapter_config(adapter)
     return ActionOutcome(
@@ -112,12 +112,23 @@ def merge_to_folder(paths: RunPaths, out_dir: Path, dtype: str, device: str, rep
             "shards": len(list(out_dir.glob("*.safetensors"))),
             "base_model": base,
             **({"base_revision": config.model.revision} if config.model.revision else {}),
-            "adapter": str(adapter),
+            "adapter": _run_relative(adapter, paths),
             "device": chosen,
             "seconds": round(time.monotonic() - started, 2),
         },
         notes=notes,
     )
+
+
+def _public_name(name_or_path: str) -> str:
+    """A Hub id as it is, a local folder by its name: notes reach model cards, local paths must not."""
+    looks_local = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") != 1
+    return Path(name_or_path).name if looks_local or Path(name_or_path).expanduser().is_dir() else name_or_path
+
+
+def _run_relative(path: Path, paths: RunPaths) -> str:
+    """`path` relative to the run ("final"), as the facts may be published; absolute when outside it."""
+    return str(path.relative_to(paths.root)) if path.is_relative_to(paths.root) else str(path)
 
 
 def _size_text(num_bytes: int) -> str:
@@ -241,7 +252,7 @@ def _tokenizer(adapter: Path, config: FTConfig, notes: list[str]) -> Any:
     trust = config.model.trust_remote_code
     if (adapter / "tokenizer_config.json").is_file():
         return AutoTokenizer.from_pretrained(str(adapter), trust_remote_code=trust)
-    notes.append(f"{adapter} holds no tokenizer: the base model's was saved with the merged model")
+    notes.append(f"{adapter.name}/ holds no tokenizer: the base model's was saved with the merged model")
     return AutoTokenizer.from_pretrained(
         config.model.name_or_path, revision=config.model.revision, trust_remote_code=trust
     )
