@@ -199,13 +199,13 @@ def _merge_and_save(
     notes: list[str],
 ) -> bool:
     """Load, merge and write into a partial sibling of `out_dir`, then install it; True when one was replaced."""
+    report.phase("loading the base model")  # transformers and PEFT take seconds to import: part of loading
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
     torch_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
     with removed_unless_installed(partial_sibling(out_dir)) as partial:
-        report.phase("loading the base model")
         model = AutoModelForCausalLM.from_pretrained(
             config.model.name_or_path,
             revision=config.model.revision,
