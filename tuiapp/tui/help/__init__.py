@@ -5,7 +5,19 @@ from __future__ import annotations
 from importlib.resources import files
 
 GENERAL = "general"
-TOPICS = ("general", "hardware", "model", "method", "dataset", "hyperparams", "training", "gpu_box", "runs", "chat")
+TOPICS = (
+    "general",
+    "hardware",
+    "model",
+    "method",
+    "dataset",
+    "hyperparams",
+    "training",
+    "gpu_box",
+    "runs",
+    "chat",
+    "finish",
+)
 
 
 def help_text(topic: str) -> str:
