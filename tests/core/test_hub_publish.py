@@ -11,7 +11,7 @@ import pytest
 
 from tuiapp.core.config import loads_config, validate_config
 from tuiapp.core.hub.base_model import base_license, hub_id_of
-from tuiapp.core.hub.public_config import public_config, refuse_token_like
+from tuiapp.core.hub.public_config import public_config, public_record, refuse_token_like
 from tuiapp.core.hub.repo_name import check_repo_name, split_repo
 from tuiapp.core.hub.upload_plan import folder_upload
 from tuiapp.core.user_error import UserError
@@ -135,3 +135,9 @@ def test_folder_upload_skips_ours_and_rewrites_local_paths(tmp_path: Path) -> No
     assert by_name["adapter_model.safetensors"].source == folder / "adapter_model.safetensors"
     assert json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"] == base  # untouched
     assert len(upload.changes) == 2
+
+
+def test_public_record_leaves_out_what_names_local_paths() -> None:
+    facts = {"quant": "q4_k_m", "llama_quantize": "/home/ada/llama.cpp/llama-quantize", "bytes": 12}
+    notes = ["merged onto the bf16/fp16 base", "to use it: ollama create x -f /home/ada/runs/r/gguf/Modelfile"]
+    assert public_record(facts, notes) == ({"quant": "q4_k_m", "bytes": 12}, ["merged onto the bf16/fp16 base"])

@@ -66,7 +66,9 @@ def add_gguf(paths: RunPaths, quant: str = "q8_0") -> None:
     (paths.gguf / "Modelfile").write_text(f"FROM {model}\nPARAMETER stop <|im_end|>\n", encoding="utf-8")
     with EventWriter(paths.events) as writer:
         writer.write(ActionStarted("gguf", "gguf-1", 1, quant))
-        writer.write(ActionDone("gguf", "gguf-1", "made a GGUF", [str(model)], {"quant": quant}, []))
+        facts = {"quant": quant, "written": quant, "llama_quantize": "/home/ada/llama.cpp/build/bin/llama-quantize"}
+        notes = [f"to use it with Ollama: ollama create tiny-run -f {paths.gguf / 'Modelfile'}"]
+        writer.write(ActionDone("gguf", "gguf-1", "made a GGUF", [str(model)], facts, notes))
 
 
 def tree_digest(folder: Path, skip: tuple[str, ...] = ("events.jsonl",)) -> dict[str, str]:

@@ -301,6 +301,8 @@ def test_push_gguf_names_the_pushed_merged_model_as_its_base(
         "quantized",
     )
     assert "ollama create tiny-gguf -f Modelfile" in card.text
+    assert "| quant | q8_0 |" in card.text and "ollama run hf.co/" not in card.text  # a self-hosted Hub here
+    assert "/home/ada" not in card.text and str(run_dir.root) not in card.text  # local facts and notes left out
 
 
 def _snippet(card_text: str) -> str:
@@ -357,3 +359,23 @@ def test_a_server_message_that_echoes_the_token_is_scrubbed(hub: FakeHub, run_di
     assert code == 1 and "server error while committing (500)" in final.message
     assert SECRET not in final.message and "***" in final.message
     assert SECRET not in run_dir.events.read_text()
+
+
+def test_push_what_the_real_merge_action_made(hub: FakeHub, run_dir: RunPaths) -> None:
+    """`ftwizard merge` then `ftwizard push --merged`: the card carries the merge's own facts, none of them local."""
+    from huggingface_hub import ModelCard
+
+    from tuiapp.training import merge_action
+
+    options = {"dtype": "bf16", "device": "cpu", "out": None}
+    code, merged = run_action(run_dir, "merge", lambda report: merge_action.run(run_dir, options, report))
+    assert code == 0, merged
+    code, final = push(run_dir, hub, repo="tiny-merged", what="merged")
+    assert code == 0, final
+    repo = hub.repos["alice/tiny-merged"]
+    shards = [name for name in repo.files if name.endswith(".safetensors")]
+    assert shards and all(repo.files[n] == (run_dir.merged / n).read_bytes() for n in shards)
+    card = ModelCard(repo.files["README.md"].decode())
+    assert "## How it was merged" in card.text and "| dtype | bf16 |" in card.text
+    assert str(run_dir.root.parent) not in card.text
+    assert "base_model_relation" not in card.data.to_dict()  # the base is a local folder: no Hub id to relate to

@@ -19,7 +19,7 @@ from tuiapp.core.hub.card_facts import (
     training_figures,
 )
 from tuiapp.core.hub.model_card import render_model_card
-from tuiapp.core.hub.public_config import local_name, public_config, refuse_token_like
+from tuiapp.core.hub.public_config import local_name, public_config, public_record, refuse_token_like
 from tuiapp.core.hub.upload_plan import UploadFile, folder_upload
 from tuiapp.core.runs.follow import read_events
 from tuiapp.core.user_error import UserError
@@ -103,6 +103,7 @@ def push_contents(
     record = latest_done(events, "gguf" if kind == "gguf" else "merge") if kind in ("merged", "gguf") else None
     curve = loss_curve_png(events, f"{repo_id.split('/')[-1]}: loss by step")
     dataset = config.dataset.source if config.dataset is not None else None
+    action_facts, action_notes = public_record(dict(record.facts), list(record.notes)) if record else ({}, [])
     facts = CardFacts(
         repo_id=repo_id,
         kind=kind,
@@ -114,8 +115,8 @@ def push_contents(
         license=base_license(base_path, config.model.revision),
         dataset_id=dataset if dataset and not is_local_path(dataset) else None,
         figures=training_figures(events),
-        action_facts=dict(record.facts) if record else {},
-        action_notes=list(record.notes) if record else [],
+        action_facts=action_facts,
+        action_notes=action_notes,
         files=[f.path_in_repo for f in upload.files],
         has_chat_template=has_chat_template(folder),
         loss_curve=CURVE if curve else None,

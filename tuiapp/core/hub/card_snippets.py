@@ -87,8 +87,9 @@ def _generate(facts: CardFacts) -> str:
 
 
 def quant_label(facts: CardFacts, file_name: str) -> str | None:
-    """The quantization a GGUF file holds (Q4_K_M, F16...), from the GGUF action's figures or the file name."""
-    quant = facts.action_facts.get("quant")
+    """The quantization a GGUF file holds (Q4_K_M, F16...), from the GGUF action's figures (what it wrote, which
+    is F16 when the quantizer was missing) or the file name."""
+    quant = facts.action_facts.get("written") or facts.action_facts.get("quant")
     if isinstance(quant, str) and re.fullmatch(r"[A-Za-z0-9_]{1,16}", quant):
         return quant.upper()
     found = re.search(r"[-.]((?:[QqIi]Q?\d[A-Za-z0-9_]*)|[Ff]16|[Bb][Ff]16|[Ff]32)\.gguf$", file_name)

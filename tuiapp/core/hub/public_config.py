@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
+from typing import Any
 
 from tuiapp.core.config.root import FTConfig
 from tuiapp.core.hub.base_model import hub_id_of, is_local_path
 from tuiapp.core.user_error import UserError
 
 TOKEN_LIKE = re.compile(rb"hf_[A-Za-z0-9]{30,}")  # the shape of a Hugging Face user access token
+_LOCAL_PATH = re.compile(r"(?:^|[\s(\[='\"`])(?:/|~/|[A-Za-z]:[\\/])[^\s]")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,18 @@ def public_config(config: FTConfig, repo_id: str) -> PublicConfig:
     text = dump_config(public)
     refuse_token_like(text.encode("utf-8"), "the run's config.yaml")
     return PublicConfig(public, text, said)
+
+
+def mentions_local_path(text: str) -> bool:
+    """Whether `text` names a path on this machine (`/home/...`, `~/...`, `C:\\...`): such a fact or note is about
+    the files here, not something a card should repeat."""
+    return bool(_LOCAL_PATH.search(text))
+
+
+def public_record(facts: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """An action's facts and notes without the ones that name local paths (a tool's location, a local command)."""
+    kept = {k: v for k, v in facts.items() if not (isinstance(v, str) and mentions_local_path(v))}
+    return kept, [note for note in notes if not mentions_local_path(note)]
 
 
 def refuse_token_like(data: bytes, where: str, token: str | None = None) -> None:
