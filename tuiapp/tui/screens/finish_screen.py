@@ -61,7 +61,7 @@ class FinishScreen(StepScreen[None]):
         Binding("p", "run('push')", "Push"),
         Binding("x", "cancel", "Cancel"),
         Binding("o", "show_path", "Folder", show=False),  # in the help; the footer keeps room for x at 80 columns
-        Binding("escape", "back", "Back"),
+        Binding("escape", "back", "Back", show=False),  # as everywhere; the footer keeps room for x and F1
     ]
 
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
