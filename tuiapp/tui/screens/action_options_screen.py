@@ -74,7 +74,7 @@ class ActionOptionsScreen(ModalScreen[dict[str, Any] | None]):
                 yield Input(placeholder=f"{self.result.name}", id="option-repo")
                 yield Static("What to upload", classes="option-label")
                 choices = push_choices(self.result)
-                yield Select(choices, value=choices[-1][1], allow_blank=False, id="option-what", compact=True)
+                yield Select(choices, value=choices[0][1], allow_blank=False, id="option-what", compact=True)
                 yield StateCheckbox("public", False, id="option-public")
                 yield Static(
                     "[dim]The token comes from HF_TOKEN or `hf auth login`; it is never written anywhere.[/]",
