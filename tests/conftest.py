@@ -35,11 +35,14 @@ def offline_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def tiny_model_dirs(offline_env: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Folders holding a tiny random-init model + tokenizer, by architecture ("llama", "qwen2")."""
+    """Folders holding a tiny random-init model + tokenizer, by architecture ("llama", "qwen2"), and
+    "llama-sp": the llama with a SentencePiece tokenizer (tokenizer.model), as the demo model has."""
     from tuiapp.training.tiny_model import build_tiny_model
 
     root = tmp_path_factory.mktemp("tiny_models")
-    return {arch: build_tiny_model(root / arch, arch=arch) for arch in ("llama", "qwen2")}
+    folders = {arch: build_tiny_model(root / arch, arch=arch) for arch in ("llama", "qwen2")}
+    folders["llama-sp"] = build_tiny_model(root / "llama-sp", arch="llama", tokenizer="sentencepiece")
+    return folders
 
 
 @pytest.fixture(scope="session")

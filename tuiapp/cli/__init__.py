@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         data_command,
         demo_command,
         finish_command,
+        gguf_command,
         gpu_command,
         merge_command,
         plan_command,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat_command.register(commands)
     finish_command.register(commands)
     merge_command.register(commands)
+    gguf_command.register(commands)
     push_command.register(commands)
     return parser
 

@@ -7,6 +7,7 @@ without a GPU. Building the model imports torch, so it happens in a child proces
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,10 @@ from tuiapp.core.data.samples import sample_path
 from tuiapp.core.user_error import UserError
 
 DEMO_DATASET = "messages.jsonl"
+# The demo model's build, written beside it by tuiapp.training.demo_model. 2: a SentencePiece tokenizer
+# (llama.cpp's GGUF converter reads it; it rejects version 1's byte-level BPE), so a version-1 folder is rebuilt.
+DEMO_MODEL_VERSION = 2
+DEMO_MODEL_MARKER = "ftwizard-demo-model.json"
 
 
 def demo_model_dir() -> Path:
@@ -26,10 +31,20 @@ def demo_model_dir() -> Path:
     return Path(data) / "ftwizard" / "demo-model"
 
 
+def demo_model_is_current(folder: Path) -> bool:
+    """True when `folder` holds a complete demo model of this version (an older build is rebuilt)."""
+    try:
+        marker = json.loads((folder / DEMO_MODEL_MARKER).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    current = isinstance(marker, dict) and marker.get("version") == DEMO_MODEL_VERSION
+    return current and (folder / "config.json").is_file() and (folder / "tokenizer.json").is_file()
+
+
 def ensure_demo_model(folder: Path | None = None) -> Path:
-    """Build the demo model in a child process unless it is already there; return its folder."""
+    """Build the demo model in a child process unless this version of it is already there; return its folder."""
     folder = folder or demo_model_dir()
-    if (folder / "config.json").is_file() and (folder / "tokenizer.json").is_file():
+    if demo_model_is_current(folder):
         return folder
     command = [sys.executable, "-m", "tuiapp.training.demo_model", str(folder)]
     done = subprocess.run(command, capture_output=True, text=True, env=child_env(), check=False)

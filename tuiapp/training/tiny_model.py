@@ -2,6 +2,8 @@
 
 Nothing is downloaded: the tokenizer is trained on the built-in corpus below and the model is
 built from a config. Heavy imports live inside the functions so importing this module stays cheap.
+Two tokenizers: byte-level BPE (`tokenizers`, the test fixtures' default) and SentencePiece (a
+`tokenizer.model` that llama.cpp's GGUF converter reads; the BPE one's pre-tokenizer is unknown to it).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 Arch = Literal["llama", "qwen2"]
+TokenizerKind = Literal["bpe", "sentencepiece"]
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<pad>"]
+SENTENCEPIECE_UNKNOWN = "<unk>"  # SentencePiece needs an unknown piece; byte fallback means it never appears
 VOCAB_SIZE = 512
 # Qwen2's pre-tokenizer split (digits one by one). transformers 5 always loads a qwen2 checkpoint's
 # tokenizer as Qwen2Tokenizer, which rebuilds this exact pipeline around the saved vocab and merges;
@@ -116,21 +120,78 @@ def train_tokenizer(vocab_size: int = VOCAB_SIZE) -> PreTrainedTokenizerFast:
     )
 
 
-def build_tiny_model(folder: str | Path, arch: Arch = "llama", seed: int = 0) -> Path:
+def train_sentencepiece_tokenizer(folder: Path, vocab_size: int = VOCAB_SIZE) -> PreTrainedTokenizerBase:
+    """Train a SentencePiece BPE model on CORPUS into `folder`/tokenizer.model and load it as a Llama tokenizer
+    with the same special tokens, EOS and ChatML template as `train_tokenizer` (plus SentencePiece's <unk>).
+
+    Byte fallback, digits split, no dummy prefix and no normalization, so text (newlines, runs of spaces)
+    round-trips and the fast tokenizer transformers builds from the model tokenizes exactly like it.
+    The special tokens are control pieces: llama.cpp marks them as such, so `<|im_end|>` ends a turn there.
+    """
+    import sentencepiece
+    from transformers import LlamaTokenizer
+
+    bos, im_start, eos, pad = SPECIAL_TOKENS
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "tokenizer.model").open("wb") as model_file:
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(CORPUS),
+            model_writer=model_file,
+            model_type="bpe",
+            vocab_size=vocab_size,
+            character_coverage=1.0,
+            byte_fallback=True,
+            split_digits=True,
+            add_dummy_prefix=False,
+            normalization_rule_name="identity",
+            remove_extra_whitespaces=False,
+            allow_whitespace_only_pieces=True,
+            unk_id=0,
+            unk_piece=SENTENCEPIECE_UNKNOWN,
+            bos_id=1,
+            bos_piece=bos,
+            eos_id=2,
+            eos_piece=eos,
+            pad_id=3,
+            pad_piece=pad,
+            control_symbols=[im_start],
+            num_threads=1,  # one thread: the same model every time
+            minloglevel=2,
+        )
+    return LlamaTokenizer.from_pretrained(
+        folder,
+        unk_token=SENTENCEPIECE_UNKNOWN,
+        bos_token=bos,
+        eos_token=eos,  # end of an assistant turn: generation stops there
+        pad_token=pad,
+        extra_special_tokens=[im_start],
+        chat_template=CHAT_TEMPLATE,
+        add_prefix_space=False,
+        add_bos_token=False,  # ChatML starts with <|im_start|>, as the BPE tokenizer does
+        model_max_length=512,
+        padding_side="right",
+    )
+
+
+def build_tiny_model(folder: str | Path, arch: Arch = "llama", seed: int = 0, tokenizer: TokenizerKind = "bpe") -> Path:
     """Write a tiny random-init `arch` model (safetensors) and its tokenizer to `folder`; return it.
 
     Deterministic for a given seed: hidden 64, 2 layers, 4 heads / 2 KV heads (GQA), MLP 128;
     embeddings tied for qwen2 only. Well under a second once torch/transformers are imported.
+    `tokenizer="sentencepiece"` (llama only) also leaves `tokenizer.model` there, for GGUF conversion.
     """
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = train_tokenizer()
+    if tokenizer == "sentencepiece" and arch != "llama":
+        # transformers 5 loads a qwen2 checkpoint's tokenizer as the byte-level Qwen2Tokenizer.
+        raise ValueError("the SentencePiece tokenizer is for the llama architecture only")
+    trained = train_sentencepiece_tokenizer(folder) if tokenizer == "sentencepiece" else train_tokenizer()
     config_cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[arch]
     config = config_cls(
-        vocab_size=len(tokenizer),
+        vocab_size=len(trained),
         hidden_size=64,
         intermediate_size=128,
         num_hidden_layers=2,
@@ -141,15 +202,15 @@ def build_tiny_model(folder: str | Path, arch: Arch = "llama", seed: int = 0) ->
         # the linear layers alone cannot push the loss much below ln(vocab_size).
         initializer_range=0.1,
         tie_word_embeddings=arch == "qwen2",
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=trained.bos_token_id,
+        eos_token_id=trained.eos_token_id,
+        pad_token_id=trained.pad_token_id,
     )
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model.generation_config.bos_token_id = tokenizer.bos_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.bos_token_id = trained.bos_token_id
+    model.generation_config.eos_token_id = trained.eos_token_id
+    model.generation_config.pad_token_id = trained.pad_token_id
     model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    trained.save_pretrained(folder)
     return folder
