@@ -2,8 +2,9 @@
 
 Walk 1 plans for a GPU this machine lacks: Hardware (no GPU) → target RTX 4090 → Model → Method → Dataset
 (the bundled sample) → Hyperparameters → save the config for the GPU box. Walk 2 trains the CPU demo:
-dashboard → detach → `ftwizard attach` → completed. Each screen is checked for a traceback, the title
-that names it, the panel it must fill, and a footer cut at 80 columns. Exit 0 when all holds, 1 otherwise.
+dashboard → detach → `ftwizard attach` → completed → Finish → a q8_0 GGUF with its Ollama Modelfile.
+Each screen is checked for a traceback, the title that names it, the panel it must fill, and a footer cut
+at 80 columns. Exit 0 when all holds, 1 otherwise.
 
 Usage: .venv/bin/python scripts/newcomer_walk.py   (scripts/test.sh runs it after the test suite)
 """
@@ -137,10 +138,20 @@ def demo_walk(env: dict[str, str], runs: Path) -> None:
     run = next(line.split()[-1] for line in shown.splitlines() if "re-attach: ftwizard attach" in line)
     start(f"{FTWIZARD} attach {run}", env)
     check_step(f"Training · {run}", "✔ completed", "attach until completed", timeout_s=300)
+    keys("f")  # what next: the Finish screen, then a GGUF for Ollama (merged first, converted by llama.cpp's tool)
+    check_step(f"Finish · {run}", "not run yet", "finish screen")
+    keys("g")
+    wait_for("Export GGUF", "GGUF options")
+    keys("Tab", "Enter")  # q8_0 is the default; Tab reaches Start
+    check_step(f"Finish · {run}", "done: wrote", "GGUF done", timeout_s=180)
     keys("q")
-    events = [json.loads(line) for line in (runs / run / "events.jsonl").read_text().splitlines()]
-    if events[-1]["event"] != "completed":
-        raise WalkFailed(f"attach: the run's last event is {events[-1]['event']!r}, not completed")
+    wait_until_exited("quit from Finish")
+    events = [json.loads(line)["event"] for line in (runs / run / "events.jsonl").read_text().splitlines()]
+    if "completed" not in events or events[-1] != "action_done":
+        raise WalkFailed(f"finish: the run's events end {events[-3:]}, not completed then a GGUF's action_done")
+    ggufs, modelfile = list((runs / run / "gguf").glob("*.gguf")), runs / run / "gguf" / "Modelfile"
+    if len(ggufs) != 1 or not modelfile.is_file() or "<|im_start|>" not in modelfile.read_text():
+        raise WalkFailed(f"finish: expected one .gguf and a ChatML Modelfile in {runs / run / 'gguf'}")
 
 
 def main() -> int:
@@ -167,7 +178,7 @@ def main() -> int:
             return 1
         finally:
             tmux("kill-server")
-        print(f"newcomer walk: passed in {time.monotonic() - started:.0f} s (plan, save, demo, detach, attach)")
+        print(f"newcomer walk: passed in {time.monotonic() - started:.0f} s (plan, save, demo, detach, attach, GGUF)")
     return 0
 
 
