@@ -34,6 +34,7 @@ class RawChild:
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env()
         )
         self.replies: queue.Queue[Any] = queue.Queue()
+        self.held: list[Any] = []  # replies for another request, read while collecting one (kept for its turn)
         self.raw_lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -59,13 +60,17 @@ class RawChild:
 
     def collect(self, request_id: str) -> tuple[list[str], Done | Error]:
         texts: list[str] = []
+        mine = [r for r in self.held if getattr(r, "id", None) == request_id]
+        self.held = [r for r in self.held if r not in mine]
         while True:
-            reply = self.next()
+            reply = mine.pop(0) if mine else self.next()
             assert reply is not None, "the child ended"
             if isinstance(reply, Token) and reply.id == request_id:
                 texts.append(reply.text)
             elif isinstance(reply, Done | Error) and reply.id == request_id:
                 return texts, reply
+            elif isinstance(reply, Token | Done) or (isinstance(reply, Error) and reply.id is not None):
+                self.held.append(reply)  # a stop answers the waiting requests at once, before the current one
 
 
 @pytest.fixture(scope="module")
