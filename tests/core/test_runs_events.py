@@ -162,3 +162,19 @@ def test_the_phase_event_round_trips_and_older_logs_still_read(tmp_path: Path) -
     for run in ("tiny-llama-lora", "tiny-llama-oom", "tiny-llama-resume"):  # recorded before phases existed
         events = read_events(fixtures / run / "events.jsonl")
         assert isinstance(events[0], Started) and not any(isinstance(e, Phase) for e in events)
+
+
+def test_a_line_with_wrong_types_is_skipped_like_a_cut_one(tmp_path) -> None:
+    """Well-formed JSON with a wrong-typed field (`"time": "yesterday"`) is not an event: readers skip it
+    (it once crashed `ftwizard runs` for every run, and the Runs screen every two seconds)."""
+    from tuiapp.core.runs.events import parse_event
+    from tuiapp.core.runs.follow import EventFollower
+
+    assert parse_event({"event": "completed", "time": "yesterday", "step": "x"}) is None
+    assert parse_event({"event": "completed", "time": 1.0, "step": True}) is None, "a bool is not a step"
+    assert parse_event({"event": "completed", "time": 1.0, "step": 3, "artifacts": [1]}) is None
+    assert parse_event({"event": "completed", "time": 1, "step": 3, "train_loss": 2}).train_loss == 2
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"event": "stopped", "time": 5.0, "step": 2}\n{"event": "completed", "time": "x", "step": "y"}\n')
+    follower = EventFollower(path)
+    assert [event.kind for event in follower.poll()] == ["stopped"] and follower.skipped == 1

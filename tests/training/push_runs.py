@@ -71,7 +71,7 @@ def add_gguf(paths: RunPaths, quant: str = "q8_0") -> None:
         writer.write(ActionDone("gguf", "gguf-1", "made a GGUF", [str(model)], facts, notes))
 
 
-def tree_digest(folder: Path, skip: tuple[str, ...] = ("events.jsonl",)) -> dict[str, str]:
+def tree_digest(folder: Path, skip: tuple[str, ...] = ("events.jsonl", ".action.lock")) -> dict[str, str]:
     """Every file under `folder` by relative path -> sha256, to show a push leaves the run as it was."""
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

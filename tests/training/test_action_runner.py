@@ -127,3 +127,35 @@ def test_a_killed_action_reads_as_died(paths: RunPaths) -> None:
     sleeper.wait()
     assert action_records(read_events(paths.events))[0].state == "died"
     assert action_records(read_events(paths.events), check_alive=False)[0].state == "running"
+
+
+def test_a_stop_once_the_output_is_being_put_in_place_does_not_cancel(paths: RunPaths) -> None:
+    """Ctrl+C while the finished output is renamed into place: the action is done (its files are there)."""
+
+    def body(report: ActionReport) -> ActionOutcome:
+        report.commit()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+        return ActionOutcome("merged into merged/")
+
+    code, final = run_action(paths, "merge", body)
+    assert code == 0 and final.kind == "action_done"
+
+
+def test_one_action_at_a_time_on_a_run(paths: RunPaths) -> None:
+    """A second action on the same run (another terminal, the Finish screen) is refused before it writes."""
+    seen: list[str] = []
+
+    def inner(report: ActionReport) -> ActionOutcome:
+        return ActionOutcome("never")
+
+    def outer(report: ActionReport) -> ActionOutcome:
+        with pytest.raises(UserError, match=r"merge \(pid \d+\) is running on run run; one action at a time"):
+            run_action(paths, "gguf", inner)
+        seen.append("refused")
+        return ActionOutcome("merged")
+
+    code, _ = run_action(paths, "merge", outer)
+    assert code == 0 and seen == ["refused"]
+    assert kinds(paths) == ["action_started", "action_done"], "the refused one wrote nothing"
+    assert run_action(paths, "gguf", inner)[0] == 0, "the lock goes with the action"

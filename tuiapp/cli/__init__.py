@@ -78,8 +78,9 @@ def _open_wizard(args: argparse.Namespace) -> int:
 
     path = Path(args.config).expanduser().resolve()
     config = load_config(path)  # a bad config is reported here, located, before the screen opens
-    FTWizardApp(target=_target_gpu(args.gpu), config=config, config_path=path).run()
-    return 0
+    app = FTWizardApp(target=_target_gpu(args.gpu), config=config, config_path=path)
+    app.run()
+    return app.return_code or 0
 
 
 def _run_wizard(gpu: str | None) -> int:
@@ -89,8 +90,9 @@ def _run_wizard(gpu: str | None) -> int:
     detect = DetectionInBackground(detect_hardware)  # overlaps the imports below
     from tuiapp.tui.app import FTWizardApp
 
-    FTWizardApp(target=_target_gpu(gpu), detect=detect).run()
-    return 0
+    app = FTWizardApp(target=_target_gpu(gpu), detect=detect)
+    app.run()
+    return app.return_code or 0
 
 
 def _target_gpu(gpu: str | None) -> GpuSpec | None:

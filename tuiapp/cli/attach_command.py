@@ -43,5 +43,6 @@ def run_attach(args: argparse.Namespace) -> int:
     from tuiapp.tui.app import FTWizardApp
 
     run_dir = pick_run(args.run, resolve_runs_root(args.runs_dir))
-    FTWizardApp(run_dir=run_dir).run()
-    return 0
+    app = FTWizardApp(run_dir=run_dir)
+    app.run()
+    return app.return_code or 0

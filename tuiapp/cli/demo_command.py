@@ -31,5 +31,6 @@ def run_demo(args: argparse.Namespace) -> int:
     from tuiapp.tui.app import FTWizardApp
 
     launch_worker(paths)
-    FTWizardApp(run_dir=paths.root).run()
-    return 0
+    app = FTWizardApp(run_dir=paths.root)
+    app.run()
+    return app.return_code or 0

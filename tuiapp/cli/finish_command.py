@@ -72,5 +72,6 @@ def run_finish(args: argparse.Namespace) -> int:
         return 0
     from tuiapp.tui.app import FTWizardApp
 
-    FTWizardApp(finish_dir=run_dir).run()
-    return 0
+    app = FTWizardApp(finish_dir=run_dir)
+    app.run()
+    return app.return_code or 0

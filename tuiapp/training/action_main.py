@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tuiapp.core.runs.layout import RunPaths
+from tuiapp.core.user_error import UserError
 from tuiapp.training.action_runner import ActionOutcome, ActionReport, run_action
 
 ACTION_BODIES = {
@@ -44,7 +45,11 @@ def main(argv: list[str]) -> int:
     body = action_body(action)
     detail = argv[3] if len(argv) > 3 else None
     echo = lambda line: print(line, flush=True)  # noqa: E731
-    code, final = run_action(paths, action, lambda report: body(paths, options, report), detail, echo)
+    try:
+        code, final = run_action(paths, action, lambda report: body(paths, options, report), detail, echo)
+    except UserError as refused:  # refused before it began (another action holds the run): no event was written
+        print(f"ftwizard: {refused}", flush=True)
+        return 2
     print(f"{action}: {final.kind}", flush=True)
     return code
 

@@ -56,6 +56,7 @@ class ActionReport:
         self._last_phase: str | None = None
         self._last_write = 0.0
         self.cancelled = threading.Event()
+        self.committed = False  # past the point of no return: the output is being put in place
 
     def phase(self, name: str, done: int | None = None, total: int | None = None) -> None:
         now = time.monotonic()
@@ -68,6 +69,11 @@ class ActionReport:
         if self._echo is not None:
             counted = f" {done}/{total}" if done is not None and total else ""
             self._echo(f"{self.action}: {name}{counted}")
+
+    def commit(self) -> None:
+        """From here on a stop request no longer cancels: the finished output is being renamed into place, and
+        reporting "cancelled" with the output there would be a lie (call it just before the final rename)."""
+        self.committed = True
 
     def check(self) -> None:
         """Raise Cancelled when a stop was requested (for bodies that poll)."""
@@ -83,7 +89,7 @@ def _stop_signals(report: ActionReport) -> Iterator[None]:
         return
 
     def on_stop(signum: int, frame: Any) -> None:
-        if not report.cancelled.is_set():
+        if not report.cancelled.is_set() and not report.committed:
             report.cancelled.set()
             raise Cancelled
 
@@ -102,15 +108,17 @@ def run_action(
     detail: str | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> tuple[int, ActionDone | ActionFailed | ActionCancelled]:
-    """Run `body`, writing its events to the run's log; the exit code and the final event."""
+    """Run `body`, writing its events to the run's log; the exit code and the final event. One action at a
+    time on a run (the TUI's and the CLI's alike): a second one is refused with a UserError, before any event."""
     action_id = f"{action}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    with EventWriter(paths.events) as writer:
+    with _one_action_at_a_time(paths, action), EventWriter(paths.events) as writer:
         report = ActionReport(writer, action, action_id, echo)
         writer.write(ActionStarted(action, action_id, os.getpid(), detail))
         final: ActionDone | ActionFailed | ActionCancelled
         try:
             with _stop_signals(report):
                 outcome = body(report)
+                report.commit()  # a signal between here and the restored handlers does not undo a done action
             final = ActionDone(action, action_id, outcome.summary, outcome.outputs, outcome.facts, outcome.notes)
             code = EXIT_DONE
         except (Cancelled, KeyboardInterrupt):
@@ -131,6 +139,32 @@ def run_action(
             code = EXIT_FAILED
         writer.write(final)
     return code, final
+
+
+@contextlib.contextmanager
+def _one_action_at_a_time(paths: RunPaths, action: str) -> Iterator[None]:
+    """Hold the run's action lock (an flock, released by the kernel if the process dies)."""
+    import fcntl
+
+    lock_path = paths.root / ".action.lock"
+    handle = lock_path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read(200).strip() or "another action"
+            raise UserError(
+                f"{holder} is running on run {paths.name}; one action at a time",
+                "wait for it to end (ftwizard finish shows it), or stop it: x on the Finish screen, Ctrl+C in a shell",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{action} (pid {os.getpid()})")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def _os_message(error: OSError) -> str:

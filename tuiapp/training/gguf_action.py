@@ -92,8 +92,14 @@ def run(paths: RunPaths, options: dict[str, Any], report: ActionReport) -> Actio
             "base_model": config.model.name_or_path,
             "seconds": round(time.monotonic() - started, 2),
         },
-        notes=[*source.notes, *notes, *modelfile_notes, f"to use it with Ollama: {create}"],
+        notes=_next_steps_first([*notes, f"to use it with Ollama: {create}", *modelfile_notes, *source.notes]),
     )
+
+
+def _next_steps_first(notes: list[str]) -> list[str]:
+    """The notes that say what to run next come first: the Finish screen shows the first ones only."""
+    actionable = [note for note in notes if "To finish the job" in note or note.startswith("to use it with Ollama")]
+    return actionable + [note for note in notes if note not in actionable]
 
 
 def _export(
@@ -125,6 +131,7 @@ def _export(
             convert(folder, converted, first.name, tensors, report, what, gguf_file_name(label, first), names)
         facts["convert_seconds"] = round(time.monotonic() - began, 2)
         if quant.direct:
+            report.commit()  # past here the file is put in place, whatever a stop says
             return _install(converted, out_dir / gguf_file_name(label, quant)), {**facts, "written": quant.name}, notes
         f16_file = out_dir / gguf_file_name(label, first)
         target = out_dir / gguf_file_name(label, quant)
@@ -135,6 +142,7 @@ def _export(
                 f"$FTWIZARD_LLAMA_QUANTIZE or PATH): this is the {first.name} GGUF. To finish the job: {finish} "
                 f"(then change FROM in the Modelfile to ./{target.name})"
             )
+            report.commit()  # past here the file is put in place, whatever a stop says
             return _install(converted, f16_file), {**facts, "written": first.name, "finish_command": finish}, notes
         quantized = partial(target.name)
         began = time.monotonic()
@@ -147,6 +155,7 @@ def _export(
             ) from None
         facts["quantize_seconds"] = round(time.monotonic() - began, 2)
         facts["llama_quantize"] = str(tool)
+        report.commit()
         return _install(quantized, target), {**facts, "written": quant.name}, notes
 
 

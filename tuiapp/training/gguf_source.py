@@ -67,7 +67,7 @@ def conversion_source(
     scratch = Path(tempfile.mkdtemp(prefix=".gguf-merge-", dir=paths.root))
     target = scratch / "merged"
     try:
-        outcome = merge_to_folder(paths, target, dtype, "auto", report)
+        outcome = merge_to_folder(paths, target, dtype, "auto", report, final_output=False)
         merged = f"merged the adapter into its base ({dtype}) for this export and removed that merge afterwards"
         notes = [*outcome.notes, f"{merged} (`ftwizard merge {paths.name}` keeps one in {paths.merged})"]
         try:

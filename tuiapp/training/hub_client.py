@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 DEFAULT_ENDPOINT = "https://huggingface.co"
 CONNECT_TIMEOUT_S = 10.0  # an unreachable Hub fails within this, at the first request (whoami: no retries)
 READ_TIMEOUT_S = 120.0  # an answer that does not come for this long fails (a big commit takes the Hub a while)
+WHOAMI_TIMEOUT_S = 15.0  # the first call: an address that accepts connections and says nothing fails here
 IO_TIMEOUT_S = 60.0  # a write (or a pooled connection) that makes no progress for this long fails
 _TRUE = {"1", "ON", "YES", "TRUE"}
 
@@ -139,7 +140,13 @@ class HubSession:
             raise
 
     def whoami(self) -> HubUser:
-        info = self._call("checking the token", lambda: self._api.whoami())
+        from huggingface_hub.utils import set_client_factory
+
+        set_client_factory(_quick_client)  # a Hub that takes a connection and never answers fails in seconds
+        try:
+            info = self._call("checking the token", lambda: self._api.whoami())
+        finally:
+            set_client_factory(_bounded_client)
         orgs = info.get("orgs")
         access = (info.get("auth") or {}).get("accessToken") or {}
         return HubUser(
@@ -213,6 +220,15 @@ def _bounded_client() -> Any:
 
     client = default_client_factory()
     client.timeout = httpx.Timeout(IO_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=min(READ_TIMEOUT_S, 2 * IO_TIMEOUT_S))
+    return client
+
+
+def _quick_client() -> Any:
+    """For whoami: a small answer, so one that does not come within WHOAMI_TIMEOUT_S will not come."""
+    import httpx
+
+    client = _bounded_client()
+    client.timeout = httpx.Timeout(WHOAMI_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
     return client
 
 

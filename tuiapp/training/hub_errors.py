@@ -11,6 +11,7 @@ from tuiapp.core.user_error import UserError
 
 MAX_SERVER_MESSAGE = 240
 RERUN = "run the same command again: the files already uploaded are not sent again"
+FIRST_STEP = "checking the token"  # whoami, before anything is created or sent
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def hub_error(error: BaseException, where: HubContext) -> UserError | None:
         if isinstance(cause, HfHubHTTPError) and cause.response is not None:
             return _status_error(cause.response.status_code, _server_message(cause), where)
         if isinstance(cause, httpx.TimeoutException):
-            return UserError(f"{where.endpoint} stopped answering while {where.step} (timed out)", RERUN)
+            fix = RERUN if where.step != FIRST_STEP else "check the network (or --endpoint, HF_ENDPOINT); try again"
+            return UserError(f"{where.endpoint} stopped answering while {where.step} (timed out)", fix)
         if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
             return UserError(f"the connection to {where.endpoint} was cut while {where.step}", RERUN)
         if isinstance(cause, httpx.ConnectError | httpx.NetworkError | httpx.UnsupportedProtocol):
@@ -100,6 +102,11 @@ def _status_error(status: int, said: str, where: HubContext) -> UserError:
             f"the token from {where.token_source} may not write to {where.repo_id} (403 Forbidden while "
             f"{where.step}){hub_said}",
             f"use a token with write access to {namespace} ({where.tokens_page}), or push to your own namespace",
+        )
+    if status == 404 and where.step == FIRST_STEP:  # whoami names no repo: what answered is not a Hub
+        return UserError(
+            f"{where.endpoint} does not answer like a Hugging Face Hub (404 on its whoami API){hub_said}",
+            "check the address: --endpoint or HF_ENDPOINT (default https://huggingface.co)",
         )
     if status == 404:
         return UserError(

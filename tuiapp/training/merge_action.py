@@ -64,9 +64,13 @@ def _choice(options: dict[str, Any], name: str, allowed: tuple[str, ...], defaul
     return str(value)
 
 
-def merge_to_folder(paths: RunPaths, out_dir: Path, dtype: str, device: str, report: ActionReport) -> ActionOutcome:
+def merge_to_folder(
+    paths: RunPaths, out_dir: Path, dtype: str, device: str, report: ActionReport, *, final_output: bool = True
+) -> ActionOutcome:
     """Merge the run's adapter into its 16-bit base and save the whole model into `out_dir` (replaced only
-    once the new one is complete). Raises UserError for a full fine-tune, a missing adapter, no room."""
+    once the new one is complete). Raises UserError for a full fine-tune, a missing adapter, no room.
+    `final_output`: the merge is the action's result, so a stop once it is being put in place no longer
+    cancels (False when another action, the GGUF, goes on from it)."""
     from tuiapp.core.config import load_config
 
     started = time.monotonic()
@@ -96,7 +100,7 @@ def merge_to_folder(paths: RunPaths, out_dir: Path, dtype: str, device: str, rep
         )
     if size is None:
         notes.append("the base model's size could not be read before loading: memory and disk were not checked")
-    replaced = _merge_and_save(config, adapter, out_dir, dtype, chosen, size, report, notes)
+    replaced = _merge_and_save(config, adapter, out_dir, dtype, chosen, size, report, notes, final_output)
     if replaced:
         notes.append("replaced the earlier merge that was in the output folder")
     written = folder_bytes(out_dir)
@@ -197,6 +201,7 @@ def _merge_and_save(
     size: WeightsSize | None,
     report: ActionReport,
     notes: list[str],
+    final_output: bool,
 ) -> bool:
     """Load, merge and write into a partial sibling of `out_dir`, then install it; True when one was replaced."""
     report.phase("loading the base model")  # transformers and PEFT take seconds to import: part of loading
@@ -240,6 +245,8 @@ def _merge_and_save(
         else:
             tokenizer.save_pretrained(str(partial))
         _add_sentencepiece_model(config, partial)
+        if final_output:
+            report.commit()  # a Ctrl+C now would leave the model in place while saying "cancelled"
         replaced = install_folder(partial, out_dir)
     gc.collect()
     return replaced

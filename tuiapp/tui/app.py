@@ -101,6 +101,7 @@ class FTWizardApp(App[None]):
         exactly, and tests/tui/test_app_errors.py fails if this hook stops being called.
         """
         error = self._exception or RuntimeError("unknown error")
+        self._return_code = 1  # the command exits 1, as for any unexpected failure
         self._exit_renderables.append(one_line(error))
         self._close_messages_no_wait()
 
@@ -187,14 +188,18 @@ class FTWizardApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="quit")
     def quit_saying_what_runs(self) -> None:
         """Quit; a run going keeps training, and the terminal says how to get back to it (the runs are
-        read here, off the event loop: a long run's events take a moment)."""
+        read here, off the event loop: a long run's events take a moment). A screen with work of its own
+        going (the Finish screen's upload) adds its `quit_note`."""
+        quit_note = getattr(self.screen, "quit_note", None)
+        lines = [note] if callable(quit_note) and (note := quit_note()) else []
         running = self.runs.running()
-        if not running:
-            self.call_from_thread(self.exit)
-            return
-        lines = [f"Run {run.name} keeps training in the background." for run in running]
-        lines += [f"  re-attach: ftwizard attach {running[0].name}", f"  stop it:   ftwizard stop {running[0].name}"]
-        self.call_from_thread(self.exit, message=Text("\n".join(lines)))
+        lines += [f"Run {run.name} keeps training in the background." for run in running]
+        if running:
+            lines += [
+                f"  re-attach: ftwizard attach {running[0].name}",
+                f"  stop it:   ftwizard stop {running[0].name}",
+            ]
+        self.call_from_thread(self.exit, message=Text("\n".join(lines)) if lines else None)
 
     def action_help(self) -> None:
         from tuiapp.tui.screens.help_screen import HelpScreen

@@ -13,8 +13,10 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from types import UnionType
+from typing import IO, Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from tuiapp.core.runs.action_events import ACTION_EVENT_TYPES
 from tuiapp.core.runs.event_base import Event
@@ -183,11 +185,43 @@ def parse_event(data: Any) -> Event | None:
     cls = EVENT_TYPES.get(str(data.get("event")))
     if cls is None:
         return None
-    known = {f.name for f in fields(cls)}
+    checks = _field_checks(cls)
+    values = {k: v for k, v in data.items() if k in checks}
+    for name, value in values.items():
+        allowed, items = checks[name]
+        if (type(value) is bool and bool not in allowed) or not isinstance(value, allowed):
+            return None  # `"time": "yesterday"`: a line another program (or a person) wrote; skipped as a cut one is
+        if items is not None and not all(isinstance(item, items) for item in value):
+            return None
     try:
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**values)
     except TypeError:  # a required field is missing
         return None
+
+
+_JSON_TYPES = {float: (int, float), int: (int,), str: (str,), bool: (bool,), type(None): (type(None),)}
+
+
+@cache
+def _field_checks(cls: type[Event]) -> dict[str, tuple[tuple[type, ...], tuple[type, ...] | None]]:
+    """Per field, the JSON value types it takes and, for a list, its items' (bool counts as a number only
+    where the field is a bool)."""
+    hints = get_type_hints(cls)
+    return {f.name: _allowed(hints[f.name]) for f in fields(cls)}
+
+
+def _allowed(hint: Any) -> tuple[tuple[type, ...], tuple[type, ...] | None]:
+    if get_origin(hint) in (Union, UnionType):
+        options = [_allowed(option) for option in get_args(hint)]
+        items = [item for _, item in options if item is not None]
+        return tuple(t for allowed, _ in options for t in allowed), (items[0] if items else None)
+    if hint is Any:
+        return (object, bool), None
+    if get_origin(hint) is list:
+        return (list,), _allowed(get_args(hint)[0])[0]
+    if get_origin(hint) is dict:
+        return (dict,), None
+    return _JSON_TYPES.get(hint, (hint,)), None
 
 
 def _finite(value: Any) -> Any:

@@ -11,6 +11,7 @@ RUNS_ROOT/NAME/
   merged/         the adapter merged into a 16-bit base (ftwizard merge), with the tokenizer
   gguf/           MODEL-QUANT.gguf and an Ollama Modelfile (ftwizard gguf)
   actions.log     the output of the Finish screen's actions (merge, GGUF, push)
+  .action.lock    held by the action running (one at a time), with its name and pid
 ```
 """
 

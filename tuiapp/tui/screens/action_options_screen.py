@@ -71,7 +71,7 @@ class ActionOptionsScreen(ModalScreen[dict[str, Any] | None]):
                 )
             else:
                 yield Static("Repository (name or user/name; private unless ticked below)", classes="option-label")
-                yield Input(placeholder=f"{self.result.name}", id="option-repo")
+                yield Input(self.result.name[:96], placeholder="your-name/model-name", id="option-repo")
                 yield Static("What to upload", classes="option-label")
                 choices = push_choices(self.result)
                 yield Select(choices, value=choices[0][1], allow_blank=False, id="option-what", compact=True)
@@ -109,7 +109,7 @@ class ActionOptionsScreen(ModalScreen[dict[str, Any] | None]):
         repo = self.query_one("#option-repo", Input).value.strip()
         if not REPO_NAME.match(repo):
             self.query_one("#option-problem", Static).update(
-                "[red]a repository name: letters, digits, - _ . (up to 96), optionally after your-name/[/]"
+                "[red]type a repository name: letters, digits, - _ . (up to 96), optionally after your-name/[/]"
             )
             self.query_one("#option-repo", Input).focus()
             return None

@@ -38,6 +38,17 @@ ALIVE_EVERY_S = 1.0  # how often a running action's process is checked (a killed
 ACTION_KINDS = frozenset(cls.kind for cls in ACTION_EVENT_TYPES)
 
 
+def _last_line(path: Path, limit: int = 4096) -> str:
+    """The last line of a log (its last `limit` bytes read), or empty."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(path.stat().st_size - limit, 0))
+            lines = handle.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:400] if lines else ""
+
+
 def describe(action: str, options: dict[str, Any]) -> str:
     """The action_started event's detail: `bf16`, `q4_k_m`, `adapter to user/name (private)`."""
     if action == "merge":
@@ -59,9 +70,9 @@ class FinishScreen(StepScreen[None]):
         Binding("m", "run('merge')", "Merge"),
         Binding("g", "run('gguf')", "GGUF"),
         Binding("p", "run('push')", "Push"),
-        Binding("x", "cancel", "Cancel"),
+        Binding("x", "cancel", "Stop it"),
         Binding("o", "show_path", "Folder", show=False),  # in the help; the footer keeps room for x at 80 columns
-        Binding("escape", "back", "Back", show=False),  # as everywhere; the footer keeps room for x and F1
+        Binding("escape", "back", "Back"),
     ]
 
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
@@ -163,6 +174,8 @@ class FinishScreen(StepScreen[None]):
             return finished
         if action == "cancel":
             return self.running_action() is not None
+        if action == "back":
+            return len(self.app.screen_stack) > 2
         return True
 
     def action_chat(self) -> None:
@@ -192,7 +205,24 @@ class FinishScreen(StepScreen[None]):
 
     @work(thread=True, exclusive=True, group="finish-launch", exit_on_error=False)
     def launch(self, action: str, options: dict[str, Any]) -> None:
-        self._launch(self.paths, action, options, describe(action, options))
+        """Start the child; one that ends before its first event was refused (another action holds the run):
+        its one line says why."""
+        process = self._launch(self.paths, action, options, describe(action, options))
+        poll = getattr(process, "poll", None)
+        while callable(poll) and self.launching and not get_current_worker().is_cancelled:
+            if poll() is not None:
+                if self.launching:
+                    self.app.call_from_thread(self._launch_refused, action)
+                return
+            time.sleep(0.1)
+
+    def _launch_refused(self, action: str) -> None:
+        """The child has ended: refused before it began when its last line is our refusal (an action that ran,
+        however briefly, wrote events, which the follower shows)."""
+        self.launching = False
+        said = _last_line(self.paths.actions_log)
+        if said.startswith("ftwizard: "):
+            self.notify(said.removeprefix("ftwizard: "), title=f"{action} did not start", severity="error")
 
     def worker_failed(self, worker: Any, error: BaseException) -> bool:
         if worker.group == "finish-launch":
@@ -214,17 +244,16 @@ class FinishScreen(StepScreen[None]):
         self.notify(escape(path), title="Run directory (copied, where the terminal allows)", timeout=15)
 
     def action_back(self) -> None:
-        """Back to the dashboard (or, opened alone by `ftwizard finish`, out of the app, saying what runs)."""
+        """Back to the dashboard; opened alone (`ftwizard finish`) there is nothing behind it (Ctrl+Q quits)."""
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
-        else:
-            self.app.exit(message=self.leave_message())
 
-    def leave_message(self) -> str:
+    def quit_note(self) -> str | None:
+        """What quitting leaves going: the action running (it goes on in its own process)."""
         running = self.running_action()
-        if running is not None:
-            return (
-                f"{running.action} keeps running in the background for run {self.paths.name}.\n"
-                f"  see it: ftwizard finish {self.paths.name}   (or ftwizard runs)"
-            )
-        return f"Left run {self.paths.name}. Its files: {self.paths.root}"
+        if running is None:
+            return None
+        return (
+            f"{running.action} keeps running in the background for run {self.paths.name}.\n"
+            f"  see it: ftwizard finish {self.paths.name}   (or ftwizard runs)"
+        )

@@ -266,7 +266,7 @@ class RunsScreen(StepScreen[None]):
 
     def action_finish(self) -> None:
         """The Finish screen of the highlighted run (merge, GGUF, chat, push), for a completed one."""
-        run = self.highlighted()
+        run = self._chosen()
         if run is None:
             return
         if run.state != "completed":

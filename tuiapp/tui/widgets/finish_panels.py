@@ -23,6 +23,7 @@ ACTION_KEYS = (
 )
 STATE_STYLES = {"running": "bold cyan", "done": "green", "failed": "bold red", "cancelled": "yellow", "died": "red"}
 LINE_CHARS = 300  # of a message or a path list in the panel
+NOTES_SHOWN = 2
 
 
 def _figure(value: float | None, fmt: str = ".4f") -> str:
@@ -63,12 +64,20 @@ def result_text(result: RunResult) -> Text:
         text.append("\ngguf: ", style="dim")
         text.append(_short(gguf, result.root))
     if not result.finished:
-        text.append(
-            "\nThe run has not completed: merge, GGUF, chat and push need its result in final/ "
-            f"(resume it: ftwizard resume {result.name}).",
-            style="yellow",
-        )
+        text.append(f"\n{unfinished_advice(result)}", style="yellow")
     return text
+
+
+def unfinished_advice(result: RunResult) -> str:
+    """Why the actions wait, and what to do, for a run without a result to use."""
+    need = "merge, GGUF, chat and push need its result in final/"
+    if result.state == "running":
+        return f"Still training: {need}. Wait for it (ftwizard attach {result.name} shows it)."
+    if result.state == "completed":
+        return f"final/ is missing (moved or deleted?): {need}. Train it again to get it back."
+    if result.state == "created":
+        return f"Never started: {need}. Start it with ftwizard resume {result.name}."
+    return f"The run has {result.state}: {need}. Continue it: ftwizard resume {result.name}."
 
 
 def record_text(record: ActionRecord | None) -> Text:
@@ -82,7 +91,7 @@ def record_text(record: ActionRecord | None) -> Text:
         text.append(" · x cancels", style="dim")
     elif record.state == "done":
         text.append(f": {(record.summary or '')[:LINE_CHARS]}")
-        for note in record.notes[:2]:
+        for note in record.notes[:NOTES_SHOWN]:  # the actions put what to do next first
             text.append(f"\n  {note[:LINE_CHARS]}", style="dim")
     elif record.state == "failed":
         text.append(f": {(record.message or '')[:LINE_CHARS]}")
