@@ -85,3 +85,17 @@ def test_the_demo_walks_to_a_gguf_and_a_modelfile(tmp_path: Path) -> None:
     assert reader.fields["general.architecture"].contents() == "llama"
     assert 'PARAMETER stop "<|im_end|>"' in (run / "gguf" / "Modelfile").read_text(encoding="utf-8")
     assert "Traceback" not in exported.stdout + exported.stderr
+
+
+@pytest.mark.parametrize("where", ["run", "final", "merged", "base"])
+def test_a_folder_that_holds_what_we_keep_is_refused(
+    where: str, tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-o` into the run, its adapter, its merged model or the base would mix the GGUF with files used as-is."""
+    run = _run_folder(tmp_path / "runs", tiny_model_dir)
+    out = {"run": run, "final": run / "final", "merged": run / "merged", "base": tiny_model_dir}[where]
+    code = main(["gguf", "some-run", "--quant", "q8_0", "-o", str(out), "--runs-dir", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"cannot write the GGUF into {out.resolve()}: it would mix with" in err
+    assert "Fix: choose a folder of its own with -o DIR" in err
+    assert not list(out.glob("*.gguf")) and not (out / "Modelfile").exists()

@@ -67,6 +67,7 @@ def run(paths: RunPaths, options: dict[str, Any], report: ActionReport) -> Actio
     tool = None if quant.direct else find_llama_quantize(options.get("llama_quantize"))
     require_converter()
     config = load_config(paths.config)
+    _check_destination(out_dir, paths, Path(config.model.name_or_path).expanduser())
     started = time.monotonic()
     with conversion_source(paths, config, str(dtype), report) as source:
         label = model_label(config.model.name_or_path)
@@ -94,6 +95,19 @@ def run(paths: RunPaths, options: dict[str, Any], report: ActionReport) -> Actio
         },
         notes=_next_steps_first([*notes, f"to use it with Ollama: {create}", *modelfile_notes, *source.notes]),
     )
+
+
+def _check_destination(out_dir: Path, paths: RunPaths, base: Path) -> None:
+    """Refuse a folder that is (or holds) the run, its adapter, its merged model or a local base: the GGUF and
+    its Modelfile would mix with files that are uploaded or loaded as they are."""
+    out = out_dir.resolve()
+    for keep in (paths.root, paths.final, paths.merged, *([base] if base.is_dir() else [])):
+        keep = keep.resolve()
+        if out == keep or keep.is_relative_to(out):
+            raise UserError(
+                f"cannot write the GGUF into {out}: it would mix with {keep}",
+                fix=f"choose a folder of its own with -o DIR (the default is {paths.gguf})",
+            )
 
 
 def _next_steps_first(notes: list[str]) -> list[str]:
