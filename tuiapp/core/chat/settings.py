@@ -33,9 +33,9 @@ class GenerationSettings:
             whole = name == "max_new_tokens"
             if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
                 kind = "a whole number" if whole else "a number"
-                raise UserError(f"{name} must be {kind}, not {value!r}")
+                raise UserError(f"{_words(name)} must be {kind}, not {str(value)[:40]!r}")
             if not low <= value <= high:  # NaN fails too
-                raise UserError(f"{name} {value} is out of bounds: give {_figure(low)} to {_figure(high)}")
+                raise UserError(f"{_words(name)} {value} is out of bounds: give {_figure(low)} to {_figure(high)}")
         if not isinstance(self.system_prompt, str):
             raise UserError("system_prompt must be text")
         if len(self.system_prompt) > SYSTEM_PROMPT_CHARS:
@@ -73,13 +73,18 @@ class GenerationSettings:
             value: float = int(cleaned) if name == "max_new_tokens" else float(cleaned)
         except ValueError:
             kind = "a whole number" if name == "max_new_tokens" else "a number"
-            raise UserError(f"{name}: {text.strip()[:40]!r} is not {kind}") from None
+            raise UserError(f"{_words(name)}: {text.strip()[:40]!r} is not {kind}") from None
         return replace(self, **{name: value})
 
     def short(self) -> str:
         """The settings in a pane title: `t 0.7 · top-p 0.95 · rep 1.1 · max 256` (`greedy` at temperature 0)."""
         sampling = "greedy" if self.greedy else f"t {_figure(self.temperature)} · top-p {_figure(self.top_p)}"
         return f"{sampling} · rep {_figure(self.repetition_penalty)} · max {self.max_new_tokens}"
+
+
+def _words(name: str) -> str:
+    """`max_new_tokens` as a person reads it: `max new tokens`."""
+    return name.replace("_", " ")
 
 
 def _figure(value: float) -> str:

@@ -159,9 +159,10 @@ class FinishScreen(StepScreen[None]):
         self.records = latest_by_action(message.records)
         if self.running_action() is not None:
             self.launching = False
+        notes_shown = 1 if self.size.height < 34 else 2  # at 24 rows every action stays in sight
         for row in self.query(ActionRow):
             if row.action != "chat":
-                row.show(self.records.get(row.action))
+                row.show(self.records.get(row.action), notes_shown=notes_shown)
         self.refresh_bindings()
 
     # ----- keys -----------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def unfinished_advice(result: RunResult) -> str:
     return f"The run has {result.state}: {need}. Continue it: ftwizard resume {result.name}."
 
 
-def record_text(record: ActionRecord | None) -> Text:
+def record_text(record: ActionRecord | None, notes_shown: int = NOTES_SHOWN) -> Text:
     """An action's last outcome in one or two lines (empty before its first launch)."""
     if record is None:
         return Text("not run yet", style="dim")
@@ -91,7 +91,7 @@ def record_text(record: ActionRecord | None) -> Text:
         text.append(" · x cancels", style="dim")
     elif record.state == "done":
         text.append(f": {(record.summary or '')[:LINE_CHARS]}")
-        for note in record.notes[:NOTES_SHOWN]:  # the actions put what to do next first
+        for note in record.notes[:notes_shown]:  # the actions put what to do next first
             text.append(f"\n  {note[:LINE_CHARS]}", style="dim")
     elif record.state == "failed":
         text.append(f": {(record.message or '')[:LINE_CHARS]}")
@@ -124,9 +124,9 @@ class ActionRow(Vertical):
     def on_mount(self) -> None:
         self.query_one(ProgressBar).display = False
 
-    def show(self, record: ActionRecord | None, note: str | None = None) -> None:
-        """Draw the last launch (or a note, such as chat's `open`)."""
-        state = Text(note, style="dim") if note is not None else record_text(record)
+    def show(self, record: ActionRecord | None, note: str | None = None, notes_shown: int = NOTES_SHOWN) -> None:
+        """Draw the last launch (or a note, such as chat's `open`); `notes_shown` of its notes at most."""
+        state = Text(note, style="dim") if note is not None else record_text(record, notes_shown)
         self.query_one(".finish-action-state", Static).update(state)
         bar = self.query_one(ProgressBar)
         running = record is not None and record.state == "running"
