@@ -75,8 +75,8 @@ def export(paths: RunPaths, report_wrapper: Any = None, **options: Any) -> tuple
 
 
 def hidden_leftovers(*folders: Path) -> list[Path]:
-    """Temporary names (`.x.partial-...`, `.gguf-merge-...`) anywhere under `folders`."""
-    return [p for folder in folders if folder.exists() for p in folder.rglob(".*")]
+    """Temporary names (`.x.partial-...`, `.gguf-merge-...`) anywhere under `folders` (the run's action lock stays)."""
+    return [p for folder in folders if folder.exists() for p in folder.rglob(".*") if p.name != ".action.lock"]
 
 
 def float32_merge(model_dir: Path, adapter: Path) -> dict[str, np.ndarray]:
