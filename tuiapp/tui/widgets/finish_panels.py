@@ -47,7 +47,8 @@ def result_text(result: RunResult) -> Text:
     if result.model:
         text.append(f" · {result.method or '?'} on {result.model}")
     steps = f"{result.step}/{result.total_steps}" if result.total_steps else str(result.step)
-    text.append(f"\ntrain loss {_figure(result.train_loss)} · eval loss {_figure(result.eval_loss)} · steps {steps}")
+    losses = f"train loss {_figure(result.train_loss)} (run mean) · last eval loss {_figure(result.eval_loss)}"
+    text.append(f"\n{losses} · steps {steps}")
     tokens = f"{result.tokens:,} tokens" if result.tokens else "tokens -"
     if result.peak_memory_bytes:
         peak = f"peak GPU memory {gib(result.peak_memory_bytes)}"
