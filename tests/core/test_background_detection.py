@@ -41,3 +41,22 @@ def test_an_error_in_the_thread_reaches_the_caller_once() -> None:
     with pytest.raises(RuntimeError, match="NVML said no"):
         early()
     assert early().source == "detected"
+
+
+def test_finished_hands_over_a_done_result_once_without_waiting() -> None:
+    gate = threading.Event()
+    calls: list[int] = []
+
+    def detect():
+        calls.append(1)
+        gate.wait(10)
+        return detect_hardware()
+
+    early = DetectionInBackground(detect)
+    assert early.finished() is None, "still running: no wait"
+    gate.set()
+    early._thread.join(10)
+    assert early.finished().source == "detected"
+    assert early.finished() is None and len(calls) == 1, "used up"
+    early()
+    assert len(calls) == 2, "a later call detects again (the screen's re-detect)"

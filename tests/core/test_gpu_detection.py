@@ -123,3 +123,23 @@ def test_disk_of_a_folder_not_yet_created_is_its_parent(tmp_path) -> None:
     system = read_system(tmp_path / "runs" / "not-yet")
     assert system.disk_path == str(tmp_path.resolve())
     assert system.disk_free_bytes > 0
+
+
+def test_ram_is_read_from_proc_meminfo_as_psutil_would() -> None:
+    from tuiapp.core.hardware.system import _meminfo
+
+    text = "MemTotal:       24683584 kB\nMemFree:         1000 kB\nMemAvailable:   24297756 kB\n"
+    assert _meminfo(text) == (24683584 * 1024, 24297756 * 1024)
+    assert _meminfo("MemTotal: 5 kB\n") is None, "an old kernel without MemAvailable: psutil answers"
+
+
+def test_without_the_driver_library_pynvml_is_not_even_imported(monkeypatch) -> None:
+    """On a machine without libnvidia-ml the answer comes from one failed dlopen, not a 50 ms import."""
+    import sys
+
+    from tuiapp.core.hardware import nvml
+
+    monkeypatch.setattr(nvml, "_driver_library_missing", lambda: True)
+    monkeypatch.delitem(sys.modules, "pynvml", raising=False)
+    assert nvml.read_gpus() == ((), "the NVIDIA driver library (libnvidia-ml) is not installed")
+    assert "pynvml" not in sys.modules

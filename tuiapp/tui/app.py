@@ -146,7 +146,9 @@ class FTWizardApp(App[None]):
             return
         from tuiapp.tui.screens.hardware_screen import HardwareScreen
 
-        hardware = HardwareScreen(detected=self._hardware, target=self._target, detect=self._detect)
+        finished = getattr(self._detect, "finished", None)  # detection started before Textual: often done by now
+        detected = self._hardware or (finished() if callable(finished) else None)
+        hardware = HardwareScreen(detected=detected, target=self._target, detect=self._detect)
         self.push_screen(hardware)
         if self._start_config is not None:
             self.start_from_config(self._start_config)

@@ -31,6 +31,15 @@ class DetectionInBackground:
         except BaseException as error:  # handed to the caller, who shows it as a detection failure
             self._error = error
 
+    def finished(self) -> HardwareProfile | None:
+        """The first detection's profile if it is already there, without waiting (it is then used up: later
+        calls detect again); None while it runs, when it failed (the next call raises it) or once used."""
+        thread = self._thread
+        if thread is None or thread.is_alive() or self._error is not None:
+            return None
+        self._thread = None
+        return self._result
+
     def __call__(self) -> HardwareProfile:
         thread, self._thread = self._thread, None
         if thread is None:

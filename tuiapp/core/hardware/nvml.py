@@ -9,6 +9,8 @@ from typing import Any
 
 from tuiapp.core.hardware.profile import GpuInfo, GpuProcess
 
+NO_DRIVER_LIBRARY = "the NVIDIA driver library (libnvidia-ml) is not installed"
+
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -69,7 +71,7 @@ def _read_gpu(nvml: ModuleType, index: int, driver: str | None, cuda: str | None
 
 def _no_gpu_reason(nvml: ModuleType, exc: Exception) -> str:
     if isinstance(exc, getattr(nvml, "NVMLError_LibraryNotFound", ())):
-        return "the NVIDIA driver library (libnvidia-ml) is not installed"
+        return NO_DRIVER_LIBRARY
     if isinstance(exc, getattr(nvml, "NVMLError_DriverNotLoaded", ())):
         return "the NVIDIA driver is installed but not loaded (try nvidia-smi, or reboot after installing it)"
     if isinstance(exc, getattr(nvml, "NVMLError_NoPermission", ())):
@@ -77,9 +79,27 @@ def _no_gpu_reason(nvml: ModuleType, exc: Exception) -> str:
     return f"NVML failed: {exc}"
 
 
+def _driver_library_missing() -> bool:
+    """Linux without libnvidia-ml.so.1 (what pynvml loads): known in a millisecond, while importing pynvml takes
+    about 50 (the wizard's first screen waits on this on every machine without a GPU)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return True
+    return False
+
+
 def read_gpus(nvml: ModuleType | None = None) -> tuple[tuple[GpuInfo, ...], str | None]:
     """All GPUs, or none plus the reason; never raises. `nvml` is injectable for tests."""
     if nvml is None:
+        if _driver_library_missing():
+            return (), NO_DRIVER_LIBRARY
         try:
             nvml = importlib.import_module("pynvml")
         except ImportError:

@@ -16,17 +16,41 @@ def _existing_parent(path: Path) -> Path:
     return path
 
 
-def read_system(disk_path: str | os.PathLike[str] = ".") -> SystemInfo:
-    """Read CPU, RAM and the free space of the disk holding `disk_path` (or its nearest parent)."""
-    import psutil  # imported where used: the wizard's first paint does not wait for it
+def _meminfo(text: str) -> tuple[int, int] | None:
+    """(total, available) bytes from /proc/meminfo's text (what psutil reads on Linux), None if absent."""
+    values = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("MemTotal", "MemAvailable") and rest.strip().endswith("kB"):
+            values[name] = int(rest.split()[0]) * 1024
+    if len(values) < 2:
+        return None
+    return values["MemTotal"], values["MemAvailable"]
+
+
+def _memory() -> tuple[int, int]:
+    """RAM total and available: /proc/meminfo on Linux (psutil costs the first screen 20 ms), else psutil."""
+    try:
+        found = _meminfo(Path("/proc/meminfo").read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        found = None
+    if found is not None:
+        return found
+    import psutil
 
     memory = psutil.virtual_memory()
+    return memory.total, memory.available
+
+
+def read_system(disk_path: str | os.PathLike[str] = ".") -> SystemInfo:
+    """Read CPU, RAM and the free space of the disk holding `disk_path` (or its nearest parent)."""
+    total, available = _memory()
     where = _existing_parent(Path(disk_path))
     disk = shutil.disk_usage(where)
     return SystemInfo(
         cpu_count=os.cpu_count() or 1,
-        ram_total_bytes=memory.total,
-        ram_available_bytes=memory.available,
+        ram_total_bytes=total,
+        ram_available_bytes=available,
         disk_path=str(where),
         disk_total_bytes=disk.total,
         disk_free_bytes=disk.free,
