@@ -139,7 +139,7 @@ def demo_walk(env: dict[str, str], runs: Path) -> None:
     start(f"{FTWIZARD} attach {run}", env)
     check_step(f"Training · {run}", "✔ completed", "attach until completed", timeout_s=300)
     keys("f")  # what next: the Finish screen, then a GGUF for Ollama (merged first, converted by llama.cpp's tool)
-    check_step(f"Finish · {run}", "not run yet", "finish screen")
+    check_step(f"Finish · {run}", "adapter/model: ", "finish screen")  # the result read: the actions are offered
     keys("g")
     wait_for("Export GGUF", "GGUF options")
     keys("Tab", "Enter")  # q8_0 is the default; Tab reaches Start
