@@ -7,36 +7,24 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
+from subprocess import Popen
 from typing import Any
 
-from tuiapp.core.child_env import child_env
 from tuiapp.core.runs.action_history import ActionRecord
+from tuiapp.core.runs.launcher import spawn_detached
 from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.runs.status import WorkerStatus, is_alive
 
 ACTION_MODULE = "tuiapp.training.action_main"
 
 
-def launch_action(
-    paths: RunPaths, action: str, options: dict[str, Any], detail: str | None = None
-) -> subprocess.Popen[bytes]:
+def launch_action(paths: RunPaths, action: str, options: dict[str, Any], detail: str | None = None) -> Popen[bytes]:
     """Start `action` on the run with `options` (plain JSON values); it writes its own events."""
     command = [sys.executable, "-m", ACTION_MODULE, action, str(paths.root), json.dumps(options)]
     if detail:
         command.append(detail)
-    with paths.actions_log.open("ab") as log:
-        return subprocess.Popen(
-            command,
-            cwd=paths.root,
-            env=child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+    return spawn_detached(command, paths.root, paths.actions_log)
 
 
 def cancel_action(record: ActionRecord) -> bool:

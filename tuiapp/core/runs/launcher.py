@@ -61,13 +61,13 @@ def prepare_run(config: FTConfig, runs_dir: str | None = None, base: Path | None
     return paths
 
 
-def launch_worker(paths: RunPaths) -> subprocess.Popen[bytes]:
-    """Start the worker for this run, detached in a new session; its output goes to the run's log."""
-    launched_at = time.time()
-    with paths.log.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", WORKER_MODULE, str(paths.root)],
-            cwd=paths.root,
+def spawn_detached(command: list[str], cwd: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start `command` in a session of its own (it outlives the terminal, the TUI and SIGHUP), its output
+    appended to `log_path`."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
             env=child_env(),
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -75,6 +75,12 @@ def launch_worker(paths: RunPaths) -> subprocess.Popen[bytes]:
             start_new_session=True,
             close_fds=True,
         )
+
+
+def launch_worker(paths: RunPaths) -> subprocess.Popen[bytes]:
+    """Start the worker for this run, detached in a new session; its output goes to the run's log."""
+    launched_at = time.time()
+    process = spawn_detached([sys.executable, "-m", WORKER_MODULE, str(paths.root)], paths.root, paths.log)
     write_status(paths.status, process.pid, launched_at)
     return process
 
