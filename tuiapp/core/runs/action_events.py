@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from tuiapp.core.runs.event_base import Event
+from tuiapp.core.runs.event_base import Event, progress_fraction
 
 ACTIONS = ("merge", "gguf", "push")  # the ones run through tuiapp.training.action_main (chat talks on pipes)
 
@@ -41,9 +41,7 @@ class ActionProgress(Event):
 
     @property
     def fraction(self) -> float | None:
-        if self.done is None or not self.total:
-            return None
-        return min(max(self.done / self.total, 0.0), 1.0)
+        return progress_fraction(self.done, self.total)
 
 
 @dataclass(frozen=True)

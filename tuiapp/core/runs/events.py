@@ -19,7 +19,7 @@ from types import UnionType
 from typing import IO, Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from tuiapp.core.runs.action_events import ACTION_EVENT_TYPES
-from tuiapp.core.runs.event_base import Event
+from tuiapp.core.runs.event_base import Event, progress_fraction
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,7 @@ class Phase(Event):
     @property
     def fraction(self) -> float | None:
         """How far this phase is, 0 to 1, when its total is known."""
-        if self.done is None or not self.total:
-            return None
-        return min(max(self.done / self.total, 0.0), 1.0)
+        return progress_fraction(self.done, self.total)
 
 
 @dataclass(frozen=True)

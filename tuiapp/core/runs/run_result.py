@@ -58,13 +58,16 @@ def _config_facts(paths: RunPaths) -> tuple[str | None, str | None]:
     return config.model.name_or_path, config.method
 
 
+def _holds_a_model(folder: Path) -> bool:
+    return (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()
+
+
 def run_result(paths: RunPaths, events: list[Event] | None = None) -> RunResult:
     """Read one run directory's result (its events are read unless given)."""
     events = read_events(paths.events) if events is None else events
     summary = summarize_run(paths, events)
     started = [e for e in events if isinstance(e, Started)]
     model, method = _config_facts(paths)
-    has_model = lambda folder: (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()  # noqa: E731
     return RunResult(
         name=paths.name,
         root=paths.root,
@@ -79,7 +82,7 @@ def run_result(paths: RunPaths, events: list[Event] | None = None) -> RunResult:
         training_s=summary.training_s,
         peak_memory_bytes=_peak([e for e in events if isinstance(e, Metrics)]),
         device=str(started[-1].hardware.get("device")) if started and started[-1].hardware.get("device") else None,
-        final=paths.final if has_model(paths.final) else None,
+        final=paths.final if _holds_a_model(paths.final) else None,
         merged=paths.merged if (paths.merged / "config.json").is_file() else None,
         gguf_files=sorted(paths.gguf.glob("*.gguf")) if paths.gguf.is_dir() else [],
     )

@@ -141,7 +141,7 @@ class FinishScreen(StepScreen[None]):
                 records = action_records(events, check_alive=check_alive)
                 if check_alive:
                     last_alive_check = now
-                if records != shown and (check_alive or new):
+                if records != shown:
                     shown = records
                     self.post_message(self.ActionsRead(records))
                 if finished or any(e.kind == "action_done" for e in new):
