@@ -36,9 +36,11 @@ def tmux(*args: str) -> str:
     return done.stdout
 
 
-def screen() -> str:
-    """The pane's 24 lines (capture-pane drops trailing blank ones: put them back)."""
-    lines = tmux("capture-pane", "-p", "-t", "walk").splitlines()
+def screen(scrollback: bool = False) -> str:
+    """The pane's 24 lines (capture-pane drops trailing blank ones: put them back), with the lines
+    scrolled off the top before them when `scrollback` (what a program printed as it exited)."""
+    history = ("-S", "-") if scrollback else ()
+    lines = tmux("capture-pane", "-p", "-t", "walk", *history).splitlines()
     return "\n".join(lines + [""] * (HEIGHT - len(lines)))
 
 
@@ -56,11 +58,11 @@ def keys(*typed: str) -> None:
         time.sleep(0.25)
 
 
-def wait_for(text: str, where: str, timeout_s: float = 30.0) -> str:
+def wait_for(text: str, where: str, timeout_s: float = 30.0, scrollback: bool = False) -> str:
     """The screen once it shows `text`; WalkFailed after the timeout or at a traceback."""
     deadline = time.monotonic() + timeout_s
     while True:
-        shown = screen()
+        shown = screen(scrollback)
         if "Traceback" in shown or "unexpected error" in shown:
             raise WalkFailed(f"{where}: a traceback or crash on screen")
         if text in shown:
@@ -134,7 +136,8 @@ def demo_walk(env: dict[str, str], runs: Path) -> None:
     keys("c")
     check_step("Training · demo-model", "step ", "demo dashboard", timeout_s=240)
     keys("d")
-    shown = wait_for("keeps training in the background", "detach", timeout_s=15)
+    # the terminal's own lines after the app left its screen: a slow machine may scroll them up one line
+    shown = wait_for("keeps training in the background", "detach", timeout_s=15, scrollback=True)
     run = next(line.split()[-1] for line in shown.splitlines() if "re-attach: ftwizard attach" in line)
     start(f"{FTWIZARD} attach {run}", env)
     check_step(f"Training · {run}", "✔ completed", "attach until completed", timeout_s=300)
