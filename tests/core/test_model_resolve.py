@@ -63,6 +63,8 @@ def online(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    # The Hub "answers" (the downloads are faked): no real connection from the reachability probe.
+    monkeypatch.setattr("tuiapp.core.models.resolve.hub_unreachable_reason", lambda endpoint: None)
 
 
 def downloads(monkeypatch: pytest.MonkeyPatch, result: Callable[..., str]) -> list[dict[str, Any]]:

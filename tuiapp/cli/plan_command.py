@@ -129,13 +129,17 @@ def run(args: argparse.Namespace) -> int:
 def _exact(model: Any, plan: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Simulate the recommended option (or the first) for real, in a child process."""
     from tuiapp.core.estimate.exact_check import run_exact_check
+    from tuiapp.core.estimate.sim_guard import simulation_skip_reason
     from tuiapp.core.estimate.sim_request import simulation_request
 
     option = plan.recommended or plan.options[0]
     setup = option.setup
+    closed = option.estimate.peak_alloc_bytes
+    skipped = simulation_skip_reason(model.shape, closed)
+    if skipped is not None:  # the closed form has answered; a simulation would only take minutes
+        return {"method": setup.method, "closed_form_gib": _gib(closed), "skipped": skipped}
     request = simulation_request(model.hf_config, setup)
     result = run_exact_check(request)
-    closed = option.estimate.peak_alloc_bytes
     return {
         "method": setup.method,
         "peak_alloc_gib": _gib(result["peak_bytes"]),

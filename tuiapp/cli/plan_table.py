@@ -60,7 +60,10 @@ def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
         console.print(f"No NVIDIA GPU found: {no_gpu_reason}.")
     for line in report["advice"]:
         console.print(f"[yellow]→[/] {escape(line)}")
-    if "exact" in report:
+    if "exact" in report and "skipped" in report["exact"]:
+        exact = report["exact"]
+        console.print(f"Exact check ({exact['method']}): {escape(exact['skipped'])}")
+    elif "exact" in report:
         exact = report["exact"]
         console.print(
             f"Exact check ({exact['method']}): {exact['peak_alloc_gib']:.2f} GiB simulated vs "

@@ -94,8 +94,14 @@ def _parse_child(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 def run_exact_check(request: dict[str, Any], timeout_s: float = 120, cache_dir: Path | None = None) -> dict[str, Any]:
     """Simulate one training step of `request` in a child process (or reuse a cached answer).
 
-    Raises ExactCheckError when the request is rejected, the child fails or it runs past `timeout_s`.
+    Raises ExactCheckError when the shape is not worth simulating (sim_guard), the request is rejected, the
+    child fails or it runs past `timeout_s`.
     """
+    from tuiapp.core.estimate.sim_guard import request_skip_reason
+
+    skipped = request_skip_reason(request)
+    if skipped is not None:
+        raise ExactCheckError(skipped)
     path = (cache_dir or default_cache_dir()) / f"{request_key(request)}.json"
     cached = _read_cache(path)
     if cached is not None:

@@ -27,3 +27,23 @@ def simulation_request(hf_config: dict[str, Any], setup: TrainingSetup) -> dict[
         "attn_implementation": "eager" if setup.attn_implementation == "eager" else "sdpa",
         "double_quant": setup.double_quant,
     }
+
+
+def setup_from_request(request: dict[str, Any]) -> TrainingSetup:
+    """The TrainingSetup a request was made from (as far as the simulation needs it); KeyError/ValueError
+    for a request that does not hold one."""
+    precision = {name: short for short, name in TORCH_DTYPES.items()}[request["dtype"]]
+    targets = request["lora_targets"]
+    return TrainingSetup(
+        method=request["method"],
+        seq_len=int(request["seq_len"]),
+        micro_batch=int(request["micro_batch"]),
+        gradient_checkpointing=bool(request["gradient_checkpointing"]),
+        optimizer=str(request["optimizer"]),
+        precision=precision,  # type: ignore[arg-type]
+        lora_r=int(request["lora_r"]),
+        lora_targets=targets if isinstance(targets, str) else tuple(targets),
+        lora_dropout=float(request["lora_dropout"]),
+        attn_implementation=str(request["attn_implementation"]),
+        double_quant=bool(request["double_quant"]),
+    )

@@ -87,6 +87,11 @@ FAMILIES: dict[str, Family] = {
     "phi3": Family("Phi3ForCausalLM", fused_projections=True),
 }
 _FIX = "download config.json again, or check the folder holds the model you meant"
+WIDTH_MAX = 1 << 24
+"""The largest width (hidden, intermediate, head, vocabulary) accepted: 16,777,216, a thousand times any
+released model's, so a shape past it is a damaged or hostile file, and products of sizes stay plain ints."""
+UPPER_BOUNDS = {"num_hidden_layers": 1 << 20, "max_position_embeddings": 1 << 32, "max_window_layers": 1 << 20}
+"""Bounds other than WIDTH_MAX: layers (over a thousand times today's largest) and context length."""
 
 
 def read_family_fields(config: Any) -> dict[str, Any]:
@@ -95,10 +100,20 @@ def read_family_fields(config: Any) -> dict[str, Any]:
         raise UnsupportedModelError(f"config.json must be a JSON object, got {type(config).__name__}: {_FIX}")
     architecture, text, family = _family(config)
     hidden, heads = _positive(text, "hidden_size"), _positive(text, "num_attention_heads")
+    if heads > hidden:
+        raise UnsupportedModelError(
+            f"config.json's num_attention_heads ({heads}) is more than its hidden_size ({hidden}): "
+            f"every head needs at least one dimension; {_FIX}"
+        )
     kv_heads = _positive(text, "num_key_value_heads", default=heads)
     if heads % kv_heads:
         raise UnsupportedModelError(
             f"num_attention_heads ({heads}) is not a multiple of num_key_value_heads ({kv_heads}): {_FIX}"
+        )
+    if text.get("head_dim") is None and family.head_dim is None and hidden % heads:
+        raise UnsupportedModelError(
+            f"config.json's hidden_size ({hidden}) is not a multiple of num_attention_heads ({heads}) and no "
+            f"head_dim says how wide a head is: {_FIX}"
         )
     layers = _positive(text, "num_hidden_layers")
     fields: dict[str, Any] = {
@@ -111,8 +126,8 @@ def read_family_fields(config: Any) -> dict[str, Any]:
         "num_key_value_heads": kv_heads,
         "head_dim": _positive(text, "head_dim", default=family.head_dim or hidden // heads),
         "max_position_embeddings": _positive(text, "max_position_embeddings"),
-        "tie_word_embeddings": bool(
-            text.get("tie_word_embeddings", config.get("tie_word_embeddings", family.tied_default))
+        "tie_word_embeddings": _flag(
+            text, "tie_word_embeddings", _flag(config, "tie_word_embeddings", family.tied_default)
         ),
         "attention_bias": _bias(text, family.qkv_bias),
         "o_proj_bias": _bias(text, family.o_bias),
@@ -120,7 +135,7 @@ def read_family_fields(config: Any) -> dict[str, Any]:
         "qk_norm": family.qk_norm,
         "sandwich_norms": family.sandwich_norms,
         "fused_projections": family.fused_projections,
-        "logit_softcapping": bool(text.get("final_logit_softcapping", family.logit_softcap_default)),
+        "logit_softcapping": bool(_number(text, "final_logit_softcapping", family.logit_softcap_default)),
         "norm_scales_in_fp32": family.norm_scales_in_fp32,
         "torch_dtype": _dtype(config, text),
         **_sliding_window(text, family, layers),
@@ -135,11 +150,19 @@ def read_family_fields(config: Any) -> dict[str, Any]:
 def _family(config: dict[str, Any]) -> tuple[str, dict[str, Any], Family]:
     """(architecture, the language model's config, its family), or why it cannot be sized."""
     text = config.get("text_config")
+    if text is not None and not isinstance(text, dict):
+        raise UnsupportedModelError(
+            f"config.json's text_config must be an object of the language model's fields, got {_kind(text)}: {_FIX}"
+        )
     nested = isinstance(text, dict) and bool(text)
     text = text if nested else config
     model_type = text.get("model_type")
-    if not isinstance(model_type, str) or not model_type:
+    if model_type is None or model_type == "":
         raise UnsupportedModelError(f"config.json has no model_type, so it is not a transformers model: {_FIX}")
+    if not isinstance(model_type, str):
+        raise UnsupportedModelError(
+            f"config.json's model_type must be a name such as 'llama', got {_kind(model_type)}: {_FIX}"
+        )
     family = FAMILIES.get(model_type)
     if family is None:
         raise UnsupportedModelError(
@@ -167,9 +190,10 @@ def _moe_fields(text: dict[str, Any], family: Family, layers: int) -> dict[str, 
         raise UnsupportedModelError(f"num_experts_per_tok ({top_k}) exceeds the {experts} experts: {_FIX}")
     step = _positive(text, "decoder_sparse_step", default=1)
     dense_only = text.get("mlp_only_layers") or []
-    if not isinstance(dense_only, list):
+    if not isinstance(dense_only, list) or not all(_is_int(i) for i in dense_only):
         raise UnsupportedModelError(f"config.json's mlp_only_layers must be a list of layer numbers: {_FIX}")
-    dense = sum(1 for i in range(layers) if i in dense_only or (i + 1) % step)
+    dense_set = set(dense_only)
+    dense = sum(1 for i in range(layers) if i in dense_set or (i + 1) % step)
     return {
         "num_experts": experts,
         "num_experts_per_tok": top_k,
@@ -183,11 +207,17 @@ def _moe_fields(text: dict[str, Any], family: Family, layers: int) -> dict[str, 
 def _sliding_window(text: dict[str, Any], family: Family, layers: int) -> dict[str, Any]:
     """The local-attention span and how many layers use it, with transformers' defaults."""
     window = text.get("sliding_window", family.sliding_window_default)
-    if "use_sliding_window" in text and not text["use_sliding_window"]:  # Qwen: off unless switched on
+    if window is not None and not (_is_int(window) and 0 <= window <= UPPER_BOUNDS["max_position_embeddings"]):
+        raise UnsupportedModelError(
+            f"config.json's sliding_window must be a number of tokens or null, got {_kind(window)}: {_FIX}"
+        )
+    if "use_sliding_window" in text and not _flag(text, "use_sliding_window", False):  # Qwen: off unless on
         window = None
-    if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
+    if window is None or window == 0:
         return {"sliding_window": None, "sliding_window_layers": 0}
     types = text.get("layer_types")
+    if types is not None and not (isinstance(types, list) and all(isinstance(kind, str) for kind in types)):
+        raise UnsupportedModelError(f"config.json's layer_types must be a list of names: {_FIX}")
     if isinstance(types, list) and types:
         count = sum(1 for kind in types if kind == "sliding_attention")
     elif "use_sliding_window" in text:  # Qwen: the layers from max_window_layers on
@@ -206,8 +236,44 @@ def _positive(config: dict[str, Any], key: str, default: int | None = None) -> i
         if default is None:
             raise UnsupportedModelError(f"config.json has no {key}: {_FIX}")
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and default != 0):
-        raise UnsupportedModelError(f"config.json's {key} must be a positive integer, got {value!r}: {_FIX}")
+    if not _is_int(value) or value < 0 or (value == 0 and default != 0):
+        raise UnsupportedModelError(f"config.json's {key} must be a positive integer, got {_kind(value)}: {_FIX}")
+    upper = UPPER_BOUNDS.get(key, WIDTH_MAX)
+    if value > upper:
+        raise UnsupportedModelError(
+            f"config.json's {key} is {_kind(value)}, more than the {upper:,} ftwizard accepts (no real model comes "
+            f"near): {_FIX}"
+        )
+    return value
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kind(value: object) -> str:
+    """A value for a message: short ones as written, long ones by their type and length."""
+    text = repr(value) if isinstance(value, int | float | bool | str) or value is None else ""
+    if text and len(text) <= 40:
+        return text
+    size = f" of {len(value)}" if isinstance(value, str | list | dict) else ""
+    return f"a {type(value).__name__}{size}"
+
+
+def _flag(config: dict[str, Any], key: str, default: bool) -> bool:
+    """A true/false field; null or absent means `default`."""
+    value = config.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise UnsupportedModelError(f"config.json's {key} must be true or false, got {_kind(value)}: {_FIX}")
+    return value
+
+
+def _number(config: dict[str, Any], key: str, default: float | None) -> float | None:
+    value = config.get(key, default)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise UnsupportedModelError(f"config.json's {key} must be a number or null, got {_kind(value)}: {_FIX}")
     return value
 
 
@@ -215,7 +281,7 @@ def _bias(config: dict[str, Any], rule: Bias) -> bool:
     if isinstance(rule, bool):
         return rule
     key, default = rule
-    return bool(config.get(key, default))
+    return _flag(config, key, default)
 
 
 def _dtype(config: dict[str, Any], text: dict[str, Any]) -> str:

@@ -6,7 +6,6 @@ cheapest source first: a local folder, the Hugging Face cache, the offline catal
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +14,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from tuiapp.core.models.catalog import CatalogEntry, find_in_catalog, model_catalog
+from tuiapp.core.models.config_file import ConfigFileError, read_config_json
 from tuiapp.core.models.families import UnsupportedModelError
+from tuiapp.core.models.hub_reach import hub_unreachable_reason
 from tuiapp.core.models.local_cache import hub_cache_dir
 from tuiapp.core.models.shape import ModelShape
 from tuiapp.core.user_error import UserError
@@ -70,11 +71,7 @@ def resolve_model(name_or_path: str, revision: str | None = None, token: str | N
     path = Path(query).expanduser()
     if path.is_dir() or (path.is_file() and path.name == "config.json"):
         return _from_folder(path)
-    if query.startswith((".", "/", "~")) or query.count("/") > 1:
-        raise ModelResolveError(
-            f"{query}: no such folder. Give the folder that holds the model's config.json "
-            "(the one save_pretrained wrote), or a Hugging Face id such as Qwen/Qwen2.5-7B-Instruct"
-        )
+    check_not_missing_folder(query)
     entry = find_in_catalog(query)
     repo_id = entry.name if entry else query
     _check_repo_id(repo_id)
@@ -85,6 +82,18 @@ def resolve_model(name_or_path: str, revision: str | None = None, token: str | N
         note = (f"revision {revision} was not checked: these are the default branch's numbers",) if revision else ()
         return ResolvedModel.from_catalog(entry, notes=note)
     return _from_file(_download_config(repo_id, revision, token), repo_id, "hub", None, None)
+
+
+def check_not_missing_folder(query: str) -> None:
+    """Refuse a reference written as a path (./, /, ~, or two slashes) when no such folder exists."""
+    path = Path(query).expanduser()
+    if path.is_dir() or (path.is_file() and path.name == "config.json"):
+        return
+    if query.startswith((".", "/", "~")) or query.count("/") > 1:
+        raise ModelResolveError(
+            f"{query}: no such folder. Give the folder that holds the model's config.json "
+            "(the one save_pretrained wrote), or a Hugging Face id such as Qwen/Qwen2.5-7B-Instruct"
+        )
 
 
 def _from_folder(path: Path) -> ResolvedModel:
@@ -103,7 +112,10 @@ def _from_folder(path: Path) -> ResolvedModel:
 def _from_file(
     config_path: Path, name: str, source: Source, entry: CatalogEntry | None, readme: str | None
 ) -> ResolvedModel:
-    config = _read_json(config_path)
+    try:
+        config = read_config_json(config_path)
+    except ConfigFileError as exc:
+        raise ModelResolveError(str(exc)) from None
     try:
         shape = ModelShape.from_hf_config(config, name=name)
     except UnsupportedModelError as exc:
@@ -119,21 +131,6 @@ def _from_file(
         hf_config=config,
         notes=_shape_notes(config),
     )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    fix = "download it again (`hf download <id> config.json`) or restore it from the original model"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelResolveError(
-            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): {fix}"
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelResolveError(f"cannot read {path} ({exc}): check the file's permissions, or {fix}") from exc
-    if not isinstance(data, dict):
-        raise ModelResolveError(f"{path} holds a JSON {type(data).__name__}, not an object: {fix}")
-    return data
 
 
 def _shape_notes(config: dict[str, Any]) -> tuple[str, ...]:
@@ -207,6 +204,9 @@ def _download_config(repo_id: str, revision: str | None, token: str | None) -> P
             f"is set.{_suggest(repo_id)} Unset HF_HUB_OFFLINE to read its config.json from the Hub, or give "
             "a local folder"
         )
+    unreachable = hub_unreachable_reason(huggingface_hub.constants.ENDPOINT)
+    if unreachable is not None:
+        raise ModelResolveError(_no_network(repo_id, unreachable))
     try:
         path = huggingface_hub.hf_hub_download(repo_id, filename="config.json", revision=revision, token=token)
     except errors.GatedRepoError as exc:
@@ -229,10 +229,7 @@ def _download_config(repo_id: str, revision: str | None, token: str | None) -> P
             f"{repo_id} has no revision {revision!r}: give a branch, tag or commit listed at {page}/tree/main"
         ) from exc
     except (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled) as exc:
-        raise ModelResolveError(
-            f"cannot reach the Hugging Face Hub to read {repo_id}'s config.json, and it is not cached: "
-            "check the network (or a proxy), or give a local folder or a catalogue model"
-        ) from exc
+        raise ModelResolveError(_no_network(repo_id, "the download failed")) from exc
     except (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError) as exc:
         raise ModelResolveError(
             f"{repo_id} has no config.json, so it is not a transformers model (GGUF-only or adapter repo?): "
@@ -245,3 +242,12 @@ def _download_config(repo_id: str, revision: str | None, token: str | None) -> P
             f"reading {repo_id}'s config.json from the Hub failed ({exc}): check the network and try again"
         ) from exc
     return Path(path)
+
+
+def _no_network(repo_id: str, reason: str) -> str:
+    return (
+        f"cannot reach the Hugging Face Hub ({reason}) to read {repo_id}'s config.json, and it is neither in "
+        "the Hugging Face cache nor in ftwizard's catalogue. Without a network, give a local folder that holds "
+        "the model's config.json (or a catalogue model) and set HF_HUB_OFFLINE=1 so nothing waits for the Hub; "
+        "otherwise check the network (or HTTPS_PROXY) and try again"
+    )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tuiapp.core.models.families import FAMILIES, UnsupportedModelError, read_family_fields
 
 Kind = Literal["linear", "experts", "router"]
+_CONFIG_KEYS = {"num_layers": "num_hidden_layers", "num_experts": "num_experts (or num_local_experts)"}
+"""ModelShape fields whose config.json key has another name."""
 
 
 class LinearSpec(BaseModel):
@@ -173,7 +175,18 @@ class ModelShape(BaseModel):
 
         Raises UnsupportedModelError, saying what is wrong and what to do, for anything else.
         """
-        return cls(name=name, **read_family_fields(config))
+        fields = read_family_fields(config)
+        try:
+            return cls(name=name, **fields)
+        except ValidationError as exc:  # a bound read_family_fields does not check: name the config.json key
+            problem = exc.errors()[0]
+            field = str(problem["loc"][0]) if problem["loc"] else "a field"
+            key = _CONFIG_KEYS.get(field, field)
+            raise UnsupportedModelError(
+                f"config.json's {key} gives an impossible shape ({problem['msg'].lower()}, got "
+                f"{str(problem.get('input'))[:40]}): download config.json again, or check the folder holds "
+                "the model you meant"
+            ) from None
 
 
 __all__ = ["FAMILIES", "LinearSpec", "ModelShape", "UnsupportedModelError"]
