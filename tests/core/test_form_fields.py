@@ -43,7 +43,7 @@ def test_a_bad_number_is_explained_with_that_fields_example_and_bounds(field: Fo
 
 def test_epochs_example_is_a_number_of_passes() -> None:
     epochs = next(field for field in FIELDS if field.path == "training.epochs")
-    with pytest.raises(ValueError, match=r"^Epochs takes a number above 0, such as 1, not 'two'$"):
+    with pytest.raises(ValueError, match=r"^Epochs takes a number above 0 and at most 10,000, such as 1, not 'two'$"):
         parse_value(epochs, "two")
     max_length = next(field for field in FIELDS if field.path == "training.max_length")
     assert max_length.bounds_text == "from 16 to 1,048,576"

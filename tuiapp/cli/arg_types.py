@@ -1,12 +1,23 @@
-"""Argument types that refuse numbers which make no sense (a micro-batch of 0, a negative row), so argparse
-says so and exits 2 instead of the value silently becoming a default."""
+"""Argument types that refuse numbers which make no sense (a micro-batch of 0, a negative row, NaN), so argparse
+says so with the usage line and exits 2 instead of the value silently becoming a default or failing later.
+
+A flag that sets a config value takes that field's bounds from `choices.FIELD_BOUNDS` (`config_number`), the
+table the config model is declared with, so the flag and `ftwizard check` refuse the same numbers.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
-MAX_LENGTH_BOUNDS = (16, 1_048_576)  # training.max_length's bounds in the config
+from tuiapp.core.config.choices import FIELD_BOUNDS
+
+SHOWN_CHARS = 40  # how much of a refused value a message repeats
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}…"
 
 
 def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
@@ -16,13 +27,36 @@ def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], in
         try:
             value = int(text.replace("_", "").replace(",", ""))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+            raise argparse.ArgumentTypeError(f"{_shown(text)!r} is not a whole number") from None
         if value < minimum or (maximum is not None and value > maximum):
             most = f" and at most {maximum:,}" if maximum is not None else ""
-            raise argparse.ArgumentTypeError(f"{text} is not a whole number of at least {minimum}{most}")
+            raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number of at least {minimum:,}{most}")
         return value
 
     return parse
+
+
+def config_number(path: str) -> Callable[[str], int]:
+    """A type for a flag that sets the config's whole-number field at `path` (e.g. "training.grad_accum")."""
+    return whole_number(*FIELD_BOUNDS[path])
+
+
+def number_between(low: float, high: float) -> Callable[[str], float]:
+    """A type for `add_argument`: a finite number from `low` to `high` (both allowed)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"{_shown(text)} is not a number from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+EVAL_ROWS_MAX = FIELD_BOUNDS["dataset.eval_size"][1]
 
 
 def eval_size(text: str) -> float:
@@ -31,8 +65,9 @@ def eval_size(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not (value >= 0 and (value < 1 or value.is_integer())):  # NaN and infinity fail both
+    if not (0 <= value <= EVAL_ROWS_MAX and (value < 1 or value.is_integer())):  # NaN and infinity fail
         raise argparse.ArgumentTypeError(
-            f"{text} is neither a fraction below 1 (0.05) nor a whole number of rows (200)"
+            f"{_shown(text)} is neither a fraction below 1 (0.05) nor a whole number of rows (200) "
+            f"up to {EVAL_ROWS_MAX:,}"
         )
     return value

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tuiapp.cli.arg_types import number_between, whole_number
 from tuiapp.cli.train_command import RUNS_DIR_HELP
 from tuiapp.core.chat.printable import printable
 from tuiapp.core.chat.settings import BOUNDS, SYSTEM_PROMPT_CHARS
@@ -49,10 +50,16 @@ def register(commands: Any) -> None:
     chat.add_argument(
         "--system", metavar="TEXT", default="", help=f"a system prompt (up to {SYSTEM_PROMPT_CHARS} characters)"
     )
-    chat.add_argument("--max-new-tokens", type=int, default=256, metavar="N", help=_bounded("max_new_tokens"))
-    chat.add_argument("--temperature", type=float, default=0.7, metavar="T", help=_bounded("temperature"))
-    chat.add_argument("--top-p", type=float, default=0.95, metavar="P", help=_bounded("top_p"))
-    chat.add_argument("--repetition-penalty", type=float, default=1.1, metavar="R", help=_bounded("repetition_penalty"))
+    low, high, _ = BOUNDS["max_new_tokens"]
+    tokens = whole_number(int(low), int(high))
+    chat.add_argument("--max-new-tokens", type=tokens, default=256, metavar="N", help=_bounded("max_new_tokens"))
+    for flag, name, default, metavar in (
+        ("--temperature", "temperature", 0.7, "T"),
+        ("--top-p", "top_p", 0.95, "P"),
+        ("--repetition-penalty", "repetition_penalty", 1.1, "R"),
+    ):
+        kind = number_between(*BOUNDS[name][:2])
+        chat.add_argument(flag, type=kind, default=default, metavar=metavar, help=_bounded(name))
     chat.add_argument("--runs-dir", metavar="DIR", help=RUNS_DIR_HELP)
     chat.set_defaults(handler=run_chat)
 

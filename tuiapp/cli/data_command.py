@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from tuiapp.cli.arg_types import MAX_LENGTH_BOUNDS, eval_size, whole_number
+from tuiapp.cli.arg_types import config_number, eval_size, whole_number
 from tuiapp.core.config.choices import DatasetFormat, Task, choices
 
 
@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--format", default="auto", choices=choices(DatasetFormat), help="skip detection")
     parser.add_argument(
-        "--max-len", type=whole_number(*MAX_LENGTH_BOUNDS), help="the length training cuts rows at (2048)"
+        "--max-len", type=config_number("training.max_length"), help="the length training cuts rows at (2048)"
     )
     parser.add_argument("--map", action="append", metavar="NAME=EXPECTED", help="rename a column, e.g. question=prompt")
     parser.add_argument(
@@ -38,8 +38,14 @@ def register(commands: Any) -> None:
     parser.add_argument("--config-name", help="the Hub dataset's configuration (subset)")
     parser.add_argument("--split", default="train", help="the Hub dataset's split (train)")
     parser.add_argument("--template", help="use a standard chat template: chatml, llama-3, zephyr, alpaca")
-    parser.add_argument("--micro-batch", type=whole_number(1), help="for steps per epoch (the config's, else 1)")
-    parser.add_argument("--grad-accum", type=whole_number(1), help="for steps per epoch (the config's, else 1)")
+    parser.add_argument(
+        "--micro-batch",
+        type=config_number("training.micro_batch_size"),
+        help="for steps per epoch (the config's, else 1)",
+    )
+    parser.add_argument(
+        "--grad-accum", type=config_number("training.grad_accum"), help="for steps per epoch (the config's, else 1)"
+    )
     parser.add_argument("--eval-size", type=eval_size, help="rows held out for eval: a fraction below 1 or a count")
     parser.add_argument(
         "--skip-bad", action="store_true", help="skip malformed lines and rows that do not fit the format (counted)"
@@ -48,6 +54,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--trust-remote-code", action="store_true", help="run the tokenizer's own code (off)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
+
+
+def _given(flag: Any, fallback: Any) -> Any:
+    """The flag's value when it was given (a 0 included), else the config's or the default."""
+    return fallback if flag is None else flag
 
 
 def _request(args: argparse.Namespace, config: Any) -> Any:
@@ -64,10 +75,10 @@ def _request(args: argparse.Namespace, config: Any) -> Any:
         model=args.model or (config.model.name_or_path if config else None),
         chat_template=args.template,
         trust_remote_code=args.trust_remote_code,
-        max_length=args.max_len or (config.training.max_length if config else DEFAULT_MAX_LENGTH),
-        micro_batch=args.micro_batch or (config.training.micro_batch_size if config else 1),
-        grad_accum=args.grad_accum or (config.training.grad_accum if config else 1),
-        eval_size=args.eval_size if args.eval_size is not None else (config.dataset.eval_size if dataset else 0.0),
+        max_length=_given(args.max_len, config.training.max_length if config else DEFAULT_MAX_LENGTH),
+        micro_batch=_given(args.micro_batch, config.training.micro_batch_size if config else 1),
+        grad_accum=_given(args.grad_accum, config.training.grad_accum if config else 1),
+        eval_size=_given(args.eval_size, config.dataset.eval_size if dataset else 0.0),
         seed=config.training.seed if config else 42,
         row=args.row - 1,  # the request counts from 0
         skip_bad=args.skip_bad or bool(dataset and dataset.skip_bad),
@@ -81,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
     from tuiapp.core.config import load_config
     from tuiapp.training.dataset_inspect import inspect_dataset
 
+    if args.template is not None:  # an unknown name is refused even where no tokenizer would use it
+        from tuiapp.core.data.chat_templates import standard_template
+
+        standard_template(args.template)
     config = load_config(args.config) if args.config else None
     request = _request(args, config)
     events: dict[str, Any] = {"notes": []}

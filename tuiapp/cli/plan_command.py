@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from tuiapp.cli.arg_types import MAX_LENGTH_BOUNDS, whole_number
+from tuiapp.cli.arg_types import config_number
+from tuiapp.core.config.choices import EFFECTIVE_BATCH_MAX, Framework, Method, Task, choices
 from tuiapp.core.units import GIB
 
 
@@ -15,15 +16,19 @@ def register(commands: Any) -> None:
     parser.add_argument("--model", required=True, help="Hub id, local folder, or catalogue name")
     parser.add_argument("--revision", help="branch, tag or commit of the model repo")
     parser.add_argument("--gpu", metavar="GPU", help='plan for this GPU instead of this machine\'s: "RTX 4090", 24GB')
-    parser.add_argument("--task", default="sft", choices=["sft", "dpo", "kto", "orpo", "grpo"])
-    parser.add_argument("--method", choices=["full", "lora", "qlora", "lora8"], help="only this method")
+    parser.add_argument("--task", default="sft", choices=choices(Task))
+    parser.add_argument("--method", choices=choices(Method), help="only this method")
     parser.add_argument(
-        "--seq-len", type=whole_number(*MAX_LENGTH_BOUNDS), default=2048, help="tokens per sequence (default 2048)"
+        "--seq-len", type=config_number("training.max_length"), default=2048, help="tokens per sequence (default 2048)"
     )
-    parser.add_argument("--micro-batch", type=whole_number(1), help="sequences per step on the GPU (default: chosen)")
+    parser.add_argument(
+        "--micro-batch",
+        type=config_number("training.micro_batch_size"),
+        help="sequences per step on the GPU (default: chosen)",
+    )
     parser.add_argument(
         "--grad-accum",
-        type=whole_number(1),
+        type=config_number("training.grad_accum"),
         help="micro-batches per optimizer step (with --micro-batch; default: 16 sequences a step)",
     )
     parser.add_argument(
@@ -33,10 +38,10 @@ def register(commands: Any) -> None:
         help="gradient checkpointing (default: chosen)",
     )
     parser.add_argument("--optimizer", choices=["adamw_torch", "adamw_8bit", "paged_adamw_8bit"])
-    parser.add_argument("--lora-r", type=whole_number(1), default=16, help="LoRA rank (default 16)")
+    parser.add_argument("--lora-r", type=config_number("lora.r"), default=16, help="LoRA rank (default 16)")
     parser.add_argument("--lora-targets", nargs="+", metavar="NAME", help="default: all-linear")
     parser.add_argument("--attn", choices=["sdpa", "eager", "flash"], default="sdpa")
-    parser.add_argument("--framework", choices=["hf", "unsloth"])
+    parser.add_argument("--framework", choices=choices(Framework))
     parser.add_argument("--exact", action="store_true", help="also simulate one real step (child process)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
@@ -53,6 +58,11 @@ def _request(args: argparse.Namespace) -> Any:
             "(without both the planner picks the micro-batch for an effective batch of 16)"
         )
     effective = micro * args.grad_accum if micro and args.grad_accum else 16
+    if effective > EFFECTIVE_BATCH_MAX:  # the config's rule over training.micro_batch_size x grad_accum
+        raise UserError(
+            f"--micro-batch {micro} x --grad-accum {args.grad_accum} is {effective:,} sequences per step, more "
+            f"than {EFFECTIVE_BATCH_MAX:,}: lower --grad-accum (fine-tunes use 8 to 512)"
+        )
     return PlanRequest(
         task=args.task,
         seq_len=args.seq_len,

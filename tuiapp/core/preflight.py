@@ -28,6 +28,27 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def resolve_precision(
+    wanted: str, gpu_bf16: bool | None, where: str = "this GPU"
+) -> tuple[Literal["bf16", "fp16", "fp32"], Finding | None]:
+    """The precision a run trains in, and what to say about it; `gpu_bf16` is None without a GPU. `check` and
+    the worker both decide here: bf16 or fp16 on a CPU trains in fp32 (a warning, the run goes on), bf16 on a
+    GPU without it is an error (the trainer refuses it)."""
+    if gpu_bf16 is None:
+        if wanted in ("bf16", "fp16"):
+            message = f"precision {wanted} needs a GPU: training in fp32 on the CPU (set precision to auto)"
+            return "fp32", Finding("warning", "training.precision", message)
+        return "fp32", None
+    if wanted == "auto":
+        return ("bf16" if gpu_bf16 else "fp16"), None
+    if wanted in ("fp16", "fp32"):
+        return ("fp16" if wanted == "fp16" else "fp32"), None
+    if not gpu_bf16:
+        message = f"bf16 needs compute capability 8.0 or newer and {where} has none: set precision to fp16 or auto"
+        return "bf16", Finding("error", "training.precision", message)
+    return "bf16", None
+
+
 def check_against_hardware(
     config: FTConfig, profile: HardwareProfile, installed: Callable[[str], bool] = _installed
 ) -> list[Finding]:
@@ -55,23 +76,9 @@ def check_against_hardware(
                 "demo, impractical for real models; plan for a GPU with --gpu, or use method lora",
             )
         )
-    precision = config.training.precision
-    if precision == "bf16" and gpu is not None and not gpu.bf16:
-        found.append(
-            Finding(
-                "error",
-                "training.precision",
-                f"bf16 needs compute capability 8.0 or newer and {where} has none: set precision to fp16 or auto",
-            )
-        )
-    if precision in ("bf16", "fp16") and gpu is None:
-        found.append(
-            Finding(
-                "error",
-                "training.precision",
-                f"{precision} mixed precision needs a GPU: set precision to auto (fp32 on CPU)",
-            )
-        )
+    _, precision_finding = resolve_precision(config.training.precision, None if gpu is None else gpu.bf16, where)
+    if precision_finding is not None:
+        found.append(precision_finding)
     if config.model.attn_implementation == "flash_attention_2":
         if gpu is None or not gpu.bf16:
             found.append(

@@ -32,17 +32,21 @@ if TYPE_CHECKING:
 
 
 def _precision(config: FTConfig, cuda: bool, notes: list[str]) -> str:
-    """The mixed-precision mode: "bf16", "fp16" or "fp32"."""
+    """The mixed-precision mode: "bf16", "fp16" or "fp32", decided by the rule `ftwizard check` applies
+    (bf16 by compute capability 8.0, as the hardware profile has it, not torch's emulated bf16)."""
     import torch
 
-    wanted = config.training.precision
-    if not cuda:
-        if wanted in ("bf16", "fp16"):
-            notes.append(f"precision {wanted} needs a GPU: training in fp32 on the CPU")
-        return "fp32"
-    if wanted == "auto":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return wanted
+    from tuiapp.core.preflight import resolve_precision
+    from tuiapp.core.user_error import UserError
+
+    gpu_bf16 = torch.cuda.get_device_capability()[0] >= 8 if cuda else None
+    where = f"this GPU ({torch.cuda.get_device_name()})" if cuda else "this machine"
+    precision, finding = resolve_precision(config.training.precision, gpu_bf16, where)
+    if finding is not None and finding.level == "error":
+        raise UserError(f"{finding.field}: {finding.message}")
+    if finding is not None:
+        notes.append(finding.message)
+    return precision
 
 
 def _load_model(config: FTConfig, precision: str, cuda: bool) -> Any:

@@ -3,7 +3,7 @@
 from pydantic import Field, model_validator
 
 from tuiapp.core.config.base import Section
-from tuiapp.core.config.choices import DatasetFormat
+from tuiapp.core.config.choices import FIELD_BOUNDS, DatasetFormat
 
 
 class DatasetSection(Section):
@@ -31,11 +31,11 @@ class DatasetSection(Section):
     eval_split: str | None = None
     """A separate split to evaluate on; leave empty to carve eval_size rows out of the train split."""
 
-    eval_size: float = Field(default=0.0, ge=0.0)
+    eval_size: float = Field(default=0.0, ge=0.0, le=FIELD_BOUNDS["dataset.eval_size"][1])
     """Rows held out for evaluation: a fraction below 1 (0.05 = 5%) or a row count; 0 = no eval."""
 
     @model_validator(mode="after")
     def _eval_size_shape(self) -> "DatasetSection":
-        if self.eval_size >= 1 and self.eval_size != int(self.eval_size):
+        if self.eval_size >= 1 and not self.eval_size.is_integer():  # finite: Section refuses .inf and .nan
             raise ValueError("dataset.eval_size must be a fraction below 1 or a whole number of rows")
         return self

@@ -1,15 +1,16 @@
 """LoRA adapter settings (ignored by a full fine-tune)."""
 
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, field_validator
 
 from tuiapp.core.config.base import Section
+from tuiapp.core.config.bounds import within
 
 
 class LoraSection(Section):
-    r: PositiveInt = 16
+    r: int = Field(default=16, **within("lora.r"))
     """Rank of the adapter matrices: more capacity and memory as it grows (8-64 is usual)."""
 
-    alpha: PositiveInt = 32
+    alpha: int = Field(default=32, **within("lora.alpha"))
     """Scaling numerator: the update is multiplied by alpha / r (or alpha / sqrt(r) with rsLoRA)."""
 
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
