@@ -5,7 +5,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from tuiapp.core.config.base import Section
-from tuiapp.core.config.choices import TASK_FORMATS, Framework, Method, Task
+from tuiapp.core.config.choices import Framework, Method, Task
+from tuiapp.core.config.cross_fields import CrossFieldError, cross_field_problems, flat_values
 from tuiapp.core.config.dataset_section import DatasetSection
 from tuiapp.core.config.debug_section import DebugSection
 from tuiapp.core.config.lora_section import LoraSection
@@ -55,27 +56,9 @@ class FTConfig(Section):
         return self.method != "full"
 
     @model_validator(mode="after")
-    def _task_fits_data(self) -> "FTConfig":
-        if self.dataset is not None and self.dataset.format not in TASK_FORMATS[self.task]:
-            allowed = ", ".join(TASK_FORMATS[self.task])
-            raise ValueError(
-                f"task {self.task} cannot train on dataset.format {self.dataset.format}: "
-                f"set dataset.format to one of {allowed}, or choose a task that fits the data"
-            )
-        if self.training.packing and self.task != "sft":
-            raise ValueError(f"training.packing works with task sft only, not {self.task}: set packing to false")
-        has_eval = self.dataset is not None and (self.dataset.eval_split or self.dataset.eval_size > 0)
-        if self.training.eval_steps is not None and not has_eval:
-            raise ValueError(
-                "training.eval_steps is set but there is no eval data: set dataset.eval_size "
-                "(e.g. 0.05) or dataset.eval_split, or clear eval_steps"
-            )
-        if self.method == "full" and self.training.optimizer == "sgd" and self.task != "sft":
-            raise ValueError("optimizer sgd is only offered for sft: use adamw_torch or adamw_8bit")
-        inject = self.debug.inject_oom_at_step
-        if inject is not None and self.training.max_steps is not None and inject > self.training.max_steps:
-            raise ValueError(
-                f"debug.inject_oom_at_step ({inject}) is past training.max_steps ({self.training.max_steps}): "
-                "it would never fire; lower it or clear it"
-            )
+    def _cross_field_rules(self) -> "FTConfig":
+        """Every rule over two or more settings (tuiapp/core/config/cross_fields.py), all reported at once."""
+        problems = cross_field_problems(flat_values(self))
+        if problems:
+            raise CrossFieldError(problems)
         return self

@@ -6,94 +6,45 @@ import os
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from tuiapp.core.config.errors import ConfigError, describe, dotted
+from tuiapp.core.config.errors import TOKEN_PATTERN, dotted
+from tuiapp.core.config.locations import line_of
 from tuiapp.core.config.root import FTConfig
+from tuiapp.core.config.token_scan import TOKEN_FIX, token_lines, token_locations
+from tuiapp.core.config.validation import Located, validate_config
+from tuiapp.core.config.yaml_reader import KeyLines, parse_config_yaml, read_config_text
 
 HEADER = "# ftwizard fine-tuning config. Edit freely; `ftwizard train THIS_FILE` runs it.\n"
 
 
-def _section_class(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The config class found by following `loc` from FTConfig, or None."""
-    cls: type[BaseModel] | None = FTConfig
-    for part in loc:
-        field = cls.model_fields.get(str(part)) if cls else None
-        if field is None:
-            return None
-        sub = [arg for arg in (field.annotation, *get_args(field.annotation)) if isinstance(arg, type)]
-        cls = next((arg for arg in sub if issubclass(arg, BaseModel)), None)
-    return cls
-
-
-def known_fields(loc: tuple[Any, ...]) -> list[str]:
-    """Valid keys at `loc` (used to suggest a fix for a misspelt key)."""
-    cls = _section_class(loc)
-    return list(cls.model_fields) if cls else []
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the deepest YAML node that `loc` reaches."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == str(part)]
-            if not match:
-                break
-            key, node = match[0]
-            line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def validate_config(data: Any, source: str | None = None, node: yaml.Node | None = None) -> FTConfig:
-    """Validate plain data into an FTConfig, raising ConfigError with located, readable problems."""
-    if not isinstance(data, dict):
-        raise ConfigError([f"the config must be a mapping of settings, got {type(data).__name__}"], source)
-    try:
-        return FTConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            line = _line_of(node, tuple(err["loc"])) if node is not None and source else None
-            prefix = f"{source}:{line}: " if line else ""
-            problems.append(prefix + describe(err, known_fields))
-        raise ConfigError(problems, source) from None
-
-
 def loads_config(text: str, source: str = "<config>") -> FTConfig:
-    """Parse YAML text into an FTConfig."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            [f"{where}: not valid YAML ({reason}); check the indentation and quote values with ':' or '#'"],
-            source,
-        ) from None
-    return validate_config(data if data is not None else {}, source, node)
+    """Parse YAML text once into an FTConfig; every mistake is reported at its line."""
+    parsed = parse_config_yaml(text, source)
+    data = parsed.data if parsed.data is not None else {}
+    found = _tokens_outside_values(text, data, parsed.lines)
+    return validate_config(data, source, parsed.lines, found)
+
+
+def _tokens_outside_values(text: str, data: Any, lines: KeyLines) -> list[Located]:
+    """Lines holding a token that no value holds (a comment, say): the config would still carry it."""
+    if not TOKEN_PATTERN.search(text):
+        return []
+    in_values = {line_of(lines, loc) for loc in token_locations(data)}
+    return [
+        Located(line, lambda: f"this line holds what looks like a Hugging Face token: {TOKEN_FIX}")
+        for line in token_lines(text)
+        if line not in in_values
+    ]
 
 
 def load_config(path: str | os.PathLike[str]) -> FTConfig:
-    """Read a config file; a missing or unreadable file is a ConfigError too."""
+    """Read a config file (a regular file of at most 1 MB); a missing or unreadable file is a ConfigError too."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file; check the path or run `ftwizard` to create one"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read it ({exc})"]) from None
-    return loads_config(text, str(path))
+    return loads_config(read_config_text(path), str(path))
 
 
 def _comment(text: str | None, indent: str) -> str:
