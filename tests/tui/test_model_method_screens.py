@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+
+import pytest
 from textual.widgets import DataTable, Input, OptionList, Static
-from tui_scenes import NO_GPU, ONE_GPU, catalogue_only
+from tui_scenes import ONE_GPU, WITH_UNSLOTH, WITHOUT_UNSLOTH, catalogue_only
 
 from tuiapp.core.config import load_config
 from tuiapp.core.models.catalog import find_in_catalog
@@ -112,28 +115,41 @@ async def test_method_table_marks_the_recommendation_and_saves_a_config(tmp_path
         assert app.screen.config == config
 
 
-async def test_exact_check_runs_in_a_worker_and_reports_the_difference(tmp_path) -> None:
-    requests = []
-
-    def fake_exact(request: dict) -> dict:
-        requests.append(request)
-        return {"peak_bytes": 10 * 1024**3, "seconds": 1.0}
-
-    app = FTWizardApp(hardware=NO_GPU, resolve=catalogue_only, save_dir=tmp_path)
+@pytest.mark.parametrize(
+    ("installed", "framework", "said"),
+    [
+        (WITH_UNSLOTH, "unsloth", "Unsloth: installed, CUDA GPU present and llama is supported"),
+        (WITHOUT_UNSLOTH, "hf", "pip install 'ftwizard[unsloth]' for ~2x speed"),
+    ],
+    ids=["unsloth-installed", "unsloth-missing"],
+)
+async def test_method_plans_with_what_is_installed(tmp_path, installed, framework, said) -> None:
+    """What is installed is injected as the hardware is: the plan, its reasons and its config follow it."""
+    app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path, installed=installed)
     async with app.run_test(size=(120, 40)) as pilot:
         await to_model_screen(pilot)
-        await pilot.press(*"SmolLM2-135M", "enter")
+        await pilot.press(*"Llama-3.1-8B-Instruct", "enter")
         await app.workers.wait_for_complete()
         await pilot.press("ctrl+n")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, MethodScreen)
-        screen._exact = fake_exact
-        await pilot.press("x")
+        assert screen.plan.framework == framework
+        assert all(option.setup.framework == framework for option in screen.plan.options)
+        assert said in str(screen.query_one("#method-reasons", Static).render())
+        assert screen._config(screen.highlighted).framework == framework
+
+
+async def test_the_wizard_looks_for_unsloth_when_nothing_is_injected(tmp_path) -> None:
+    app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_model_screen(pilot)
+        await pilot.press(*"Llama-3.1-8B-Instruct", "enter")
         await app.workers.wait_for_complete()
+        await pilot.press("ctrl+n")
         await pilot.pause()
-        assert requests and requests[0]["hf_config"]["model_type"] == "llama"
-        assert "Exact check" in str(screen.query_one("#exact-result", Static).visual)
+        here = importlib.util.find_spec("unsloth") is not None
+        assert app.screen.plan.framework == ("unsloth" if here else "hf")
 
 
 async def test_escape_goes_back_a_step(tmp_path) -> None:

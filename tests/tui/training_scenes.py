@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual.events import Mount
 from textual.pilot import Pilot
@@ -69,17 +70,23 @@ class ScriptedGpus(GpuMonitor):
 
 def busy_4090(samples: int = 30) -> list[tuple[GpuReading, ...]]:
     """An RTX 4090 loading the model (idle, memory climbing), then training with a dip at each evaluation."""
+    return busy_gpu("GeForce RTX 4090", 24564 * 1024**2, samples)
+
+
+def busy_gpu(name: str, total_bytes: int, samples: int = 30) -> list[tuple[GpuReading, ...]]:
+    """A GPU loading the model (idle, memory climbing to ~80%), then training with a dip at each evaluation."""
     readings = []
+    top = 0.78 * total_bytes / GIB
     for i in range(samples):
         loading = i < 8
         utilization = 3 + 2 * i if loading else (41 if i % 10 == 5 else 93 + i % 4)
-        memory = 1.2 + 2.1 * i if loading else 18.8 + 0.1 * (i % 3)
+        memory = top * (0.06 + 0.11 * i) if loading else top + 0.1 * (i % 3)
         reading = GpuReading(
             index=0,
-            name="GeForce RTX 4090",
+            name=name,
             utilization_pct=float(utilization),
             memory_used_bytes=round(memory * GIB),
-            memory_total_bytes=24564 * 1024**2,
+            memory_total_bytes=total_bytes,
             temperature_c=float(min(38 + 2 * i, 71)),
             power_w=float(45 + 3 * i if loading else 300 + i % 5),
             power_limit_w=450.0,
@@ -119,19 +126,39 @@ async def settled(pilot: Pilot, timeout: float = 10.0) -> TrainingScreen:
     return screen
 
 
+NO_NVIDIA_DRIVER = "the NVIDIA driver library (libnvidia-ml) is not installed"
+
+
+def recorded_hardware(run: Path) -> dict[str, Any]:
+    """The hardware the run's first `started` event says it trained on (run_facts.hardware_facts)."""
+    for line in (run / "events.jsonl").read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("event") == "started":
+            return event["hardware"]
+    raise ValueError(f"{run} has no started event")
+
+
+def recorded_gpus(run: Path) -> ScriptedGpus:
+    """The GPU panel of the machine the run was recorded on: no GPU for a CPU run, else its GPUs busy training."""
+    hardware = recorded_hardware(run)
+    if hardware["device"] == "cpu":
+        return ScriptedGpus((), NO_NVIDIA_DRIVER)
+    (gpu,) = hardware["gpus"]  # the scenes' recordings are single-GPU runs
+    return ScriptedGpus(busy_gpu(gpu["name"], gpu["memory_bytes"]))
+
+
 def replay_app() -> AttachedApp:
-    """Mid-run: the first 27 recorded events (to step 22 of 40) of a run whose worker lives; 2 s later."""
+    """Mid-run: the first 27 recorded events (to step 22 of 40) of a run whose worker lives; 2 s later; the GPU
+    panel as on the machine it was recorded on."""
     run = copy_run(COMPLETED_RUN, Path(tempfile.mkdtemp(prefix="ftwizard-scene-")), keep_lines=27, alive=True)
     now = event_time(run, 26) + 2.0
-    return AttachedApp(lambda: TrainingScreen(run, clock=lambda: now, gpu_monitor=ScriptedGpus(busy_4090()),
-                                              gpu_every_s=0))  # fmt: skip
+    return AttachedApp(lambda: TrainingScreen(run, clock=lambda: now, gpu_monitor=recorded_gpus(run), gpu_every_s=0))
 
 
 def failed_app() -> AttachedApp:
-    """The out-of-memory run: two recoveries, then failed; no GPU on this machine."""
+    """The out-of-memory run: two recoveries, then failed; the GPU panel as on the machine it was recorded on."""
     run = copy_run(FAILED_RUN, Path(tempfile.mkdtemp(prefix="ftwizard-scene-")))
-    reason = "the NVIDIA driver library (libnvidia-ml) is not installed"
-    return AttachedApp(lambda: TrainingScreen(run, clock=lambda: 1767225700.0, gpu_monitor=ScriptedGpus((), reason)))
+    return AttachedApp(lambda: TrainingScreen(run, clock=lambda: 1767225700.0, gpu_monitor=recorded_gpus(run)))
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,10 @@ NO_GPU = HardwareProfile(
     no_gpu_reason="the NVIDIA driver library (libnvidia-ml) is not installed",
 )
 
+# What is installed, injected as the hardware is, so a scene looks the same whether or not this machine has Unsloth
+WITHOUT_UNSLOTH: Callable[[str], bool] = frozenset[str]().__contains__
+WITH_UNSLOTH: Callable[[str], bool] = frozenset({"unsloth"}).__contains__
+
 
 def catalogue_only(name: str) -> ResolvedModel:
     """Resolve from the offline catalogue alone, so scenes never touch the cache or the network."""
@@ -74,7 +78,9 @@ def in_process_inspector(request: InspectRequest, should_stop: Callable[[], bool
 
 
 def dataset_app() -> FTWizardApp:
-    return FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, inspect=in_process_inspector)
+    return FTWizardApp(
+        hardware=ONE_GPU, resolve=catalogue_only, inspect=in_process_inspector, installed=WITH_UNSLOTH
+    )
 
 
 SAVED_SCENE_DIR = Path(tempfile.gettempdir()) / "ftwizard-scenes" / "saved"  # a fixed path, shown on screen
@@ -91,7 +97,13 @@ def planned_app() -> FTWizardApp:
         old.unlink()
     Path(SCENE_ALPACA).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(__file__).parents[2] / ALPACA, SCENE_ALPACA)
-    return FTWizardApp(hardware=NO_GPU, resolve=catalogue_only, inspect=in_process_inspector, save_dir=SAVED_SCENE_DIR)
+    return FTWizardApp(
+        hardware=NO_GPU,
+        resolve=catalogue_only,
+        inspect=in_process_inspector,
+        save_dir=SAVED_SCENE_DIR,
+        installed=WITHOUT_UNSLOTH,
+    )
 
 
 TO_DATASET = ("n", *"Llama-3.2-1B-Instruct", "enter", "ctrl+n", "enter")
@@ -124,7 +136,11 @@ SCENES: dict[str, Scene] = {
         ("n", *"qwen2.5-7b-instruct", "enter"),
     ),
     "method": Scene(
-        lambda: FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only),
+        lambda: FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, installed=WITH_UNSLOTH),
+        ("n", *"Llama-3.1-8B-Instruct", "enter", "ctrl+n"),
+    ),
+    "method_without_unsloth": Scene(
+        lambda: FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, installed=WITHOUT_UNSLOTH),
         ("n", *"Llama-3.1-8B-Instruct", "enter", "ctrl+n"),
     ),
     "dataset_preview": Scene(dataset_app, (*TO_DATASET, *ALPACA, "enter", *TO_TABS)),

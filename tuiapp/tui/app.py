@@ -80,8 +80,10 @@ class FTWizardApp(App[None]):
         config: FTConfig | None = None,  # start from a saved config (ftwizard --config FILE)
         config_path: Path | None = None,
         runs_dir: Path | None = None,
+        installed: Callable[[str], bool] | None = None,  # which modules (Unsloth) are here, as `hardware` injects
     ) -> None:
         super().__init__()
+        self._installed = installed
         self._run_dir, self._finish_dir, self._resolve, self._inspect = run_dir, finish_dir, resolve, inspect
         self._target, self._hardware, self._detect = target, hardware, detect
         self._start_config, self._config_path = config, config_path
@@ -280,7 +282,7 @@ class FTWizardApp(App[None]):
 
         self._model = message.model
         assert self._profile is not None
-        self.push_screen(MethodScreen(message.model, self._profile))
+        self.push_screen(MethodScreen(message.model, self._profile, installed=self._installed))
 
     def on_method_screen_chosen(self, message: MethodScreen.Chosen) -> None:
         from tuiapp.core.estimate.at_length import memory_line
@@ -385,6 +387,6 @@ class FTWizardApp(App[None]):
         if model is None:
             model_screen.call_after_refresh(setattr, model_screen, "problem", problem)
             return
-        self.push_screen(MethodScreen(model, profile, prefer=config.method))
+        self.push_screen(MethodScreen(model, profile, prefer=config.method, installed=self._installed))
 
         self.push_screen(DatasetScreen(config, inspect=self._inspector(), advance=config.dataset is not None))

@@ -30,6 +30,18 @@ BLOCK_4BIT = 64  # values per absmax block in bitsandbytes' 4-bit quantization
 DOUBLE_QUANT_BLOCK = 256  # absmax values per second-level fp32 scale with double quantization
 CUDA_CONTEXT_BYTES = int(0.5 * GIB)  # CUDA context + cuBLAS workspace, as nvidia-smi counts them
 ALLOCATOR_OVERHEAD = 0.06  # caching-allocator fragmentation: reserved vs allocated at the peak
+FIT_MARGIN = 0.05  # a plan fits when nvidia-smi's figure stays this share below the free memory
+
+
+def reserved_bytes(alloc_bytes: int) -> int:
+    """What nvidia-smi would show for a peak of `alloc_bytes` allocated: allocator overhead plus the CUDA context."""
+    return int(alloc_bytes * (1 + ALLOCATOR_OVERHEAD)) + CUDA_CONTEXT_BYTES
+
+
+def fits_in(reserved: int, free_bytes: int, margin: float = FIT_MARGIN) -> bool:
+    """Whether nvidia-smi's figure stays under the free memory less a safety margin."""
+    return reserved <= free_bytes * (1 - margin)
+
 
 Method = Literal["full", "lora", "qlora", "lora8"]
 
@@ -80,11 +92,11 @@ class MemoryEstimate:
     @property
     def peak_reserved_bytes(self) -> int:
         """What nvidia-smi would show: allocator overhead plus the CUDA context."""
-        return int(self.peak_alloc_bytes * (1 + ALLOCATOR_OVERHEAD)) + CUDA_CONTEXT_BYTES
+        return reserved_bytes(self.peak_alloc_bytes)
 
-    def fits(self, free_bytes: int, margin: float = 0.05) -> bool:
+    def fits(self, free_bytes: int, margin: float = FIT_MARGIN) -> bool:
         """Fits when the nvidia-smi figure stays under the free memory less a safety margin."""
-        return self.peak_reserved_bytes <= free_bytes * (1 - margin)
+        return fits_in(self.peak_reserved_bytes, free_bytes, margin)
 
     def breakdown(self) -> dict[str, int]:
         """Static terms plus the peak phase's terms, for tables and JSON."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -99,8 +100,22 @@ class Plan:
     """Why the peaks differ where they surprise (a lighter method needing more, the logits dominating)."""
 
 
-def choose_framework(shape: ModelShape, gpu: GpuInfo | None, planned: bool, wanted: str | None) -> tuple[str, str]:
-    """Unsloth where it is installed, a CUDA GPU is here and the architecture is supported; else HF."""
+def module_installed(module: str) -> bool:
+    """Whether `module` can be imported here (found, not imported)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def choose_framework(
+    shape: ModelShape,
+    gpu: GpuInfo | None,
+    planned: bool,
+    wanted: str | None,
+    installed: Callable[[str], bool] = module_installed,
+) -> tuple[str, str]:
+    """Unsloth where it is installed, a CUDA GPU is here and the architecture is supported; else HF.
+
+    `installed` says which modules this machine has; tests and scenes inject it as they inject the hardware.
+    """
     supported = shape.model_type in UNSLOTH_MODEL_TYPES
     if wanted == "hf":
         return "hf", "transformers + PEFT + TRL, as asked"
@@ -115,7 +130,7 @@ def choose_framework(shape: ModelShape, gpu: GpuInfo | None, planned: bool, want
             "hf",
             "transformers + PEFT + TRL; on the GPU box, pip install 'ftwizard[unsloth]' for ~2x speed",
         )
-    if importlib.util.find_spec("unsloth") is None:
+    if not installed("unsloth"):
         return (
             "hf",
             "transformers + PEFT + TRL; pip install 'ftwizard[unsloth]' for ~2x speed and less memory",
@@ -218,9 +233,15 @@ def _advice(shape: ModelShape, request: PlanRequest, framework: str, free: int) 
     return advice
 
 
-def make_plan(shape: ModelShape, gpu: GpuInfo | None, request: PlanRequest, planned: bool = False) -> Plan:
+def make_plan(
+    shape: ModelShape,
+    gpu: GpuInfo | None,
+    request: PlanRequest,
+    planned: bool = False,
+    installed: Callable[[str], bool] = module_installed,
+) -> Plan:
     """Rank the methods for this model on this GPU (gpu None: estimates only, nothing fits)."""
-    framework, framework_reason = choose_framework(shape, gpu, planned, request.framework)
+    framework, framework_reason = choose_framework(shape, gpu, planned, request.framework, installed)
     free = gpu.free_bytes if gpu else None
     options = tuple(best_option(shape, request, method, framework, free) for method in request.methods)
     fitting = [option for option in options if option.fits]

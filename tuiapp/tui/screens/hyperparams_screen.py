@@ -27,10 +27,10 @@ from tuiapp.core.estimate.from_config import estimate_config, setup_from_config
 from tuiapp.core.estimate.sim_request import simulation_request
 from tuiapp.core.hyperparam_presets import apply_profile, profile_description, profile_names
 from tuiapp.core.models.resolve import ResolvedModel
-from tuiapp.core.units import GIB
 from tuiapp.tui.messages import SaveConfigRequested
 from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 from tuiapp.tui.widgets.config_field import ConfigField
+from tuiapp.tui.widgets.exact_result import exact_result_text, simulated_peak
 from tuiapp.tui.widgets.memory_bar import memory_bar
 
 ESTIMATE_DELAY_S = 0.15  # typing settles this long before the memory estimate is redrawn
@@ -193,16 +193,14 @@ class HyperparamsScreen(StepScreen[None]):
     def run_exact(self, config: FTConfig) -> None:
         """The simulation runs in a child process; this thread only waits for it."""
         result = self._exact(simulation_request(self.model.hf_config, setup_from_config(config, self.bf16)))
+        simulated_peak(result)  # a malformed answer fails here, in the worker, and is shown as a failure
         self.app.call_from_thread(self._show_exact, config, result)
 
     def _show_exact(self, config: FTConfig, result: dict[str, Any]) -> None:
         self.query_one("#hp-exact-busy").display = False
-        simulated = result["peak_bytes"]
         closed = estimate_config(config, self.model.shape, self.bf16).peak_alloc_bytes
-        self.query_one("#hp-hint", Static).update(
-            f"Exact check: {simulated / GIB:.2f} GiB allocated at the peak; closed form {closed / GIB:.2f} GiB "
-            f"({closed / simulated - 1:+.1%})"
-        )
+        label = f"{config.method}, micro-batch {config.training.micro_batch_size}, {config.training.max_length} tokens"
+        self.query_one("#hp-hint", Static).update(exact_result_text(label, result, closed, self.free_bytes))
 
     def worker_failed(self, worker: Worker, error: BaseException) -> bool:
         self.query_one("#hp-exact-busy").display = False

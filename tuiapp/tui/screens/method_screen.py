@@ -18,13 +18,14 @@ from textual.worker import Worker
 
 from tuiapp.core.config import FTConfig
 from tuiapp.core.estimate.exact_check import run_exact_check
-from tuiapp.core.estimate.planner import METHOD_QUALITY, Plan, PlanOption, PlanRequest, make_plan
+from tuiapp.core.estimate.planner import METHOD_QUALITY, Plan, PlanOption, PlanRequest, make_plan, module_installed
 from tuiapp.core.estimate.sim_request import simulation_request
 from tuiapp.core.estimate.to_config import config_from_option
 from tuiapp.core.units import GIB
 from tuiapp.tui.control_words import PLAN_WORDS, on_screen
 from tuiapp.tui.messages import SaveConfigRequested
 from tuiapp.tui.screens.step_screen import StepScreen, failure_text
+from tuiapp.tui.widgets.exact_result import exact_result_text, simulated_peak
 from tuiapp.tui.widgets.memory_bar import memory_bar
 from tuiapp.tui.widgets.model_facts import param_count
 
@@ -63,12 +64,14 @@ class MethodScreen(StepScreen[None]):
         request: PlanRequest | None = None,
         exact: Callable[[dict[str, Any]], dict[str, Any]] = run_exact_check,
         prefer: str | None = None,
+        installed: Callable[[str], bool] | None = None,  # which modules (Unsloth) are here; None: look
     ) -> None:
         super().__init__()
         self.model, self.profile = model, profile
         self._exact, self._prefer = exact, prefer
         gpu = profile.primary_gpu
-        self.plan: Plan = make_plan(model.shape, gpu, request or PlanRequest(), profile.source == "planned")
+        planned = profile.source == "planned"
+        self.plan: Plan = make_plan(model.shape, gpu, request or PlanRequest(), planned, installed or module_installed)
 
     def compose(self) -> ComposeResult:
         yield from self.header()
@@ -154,15 +157,13 @@ class MethodScreen(StepScreen[None]):
     def run_exact(self, option: PlanOption) -> None:
         """The simulation runs in a child process; this thread only waits for it."""
         result = self._exact(simulation_request(self.model.hf_config, option.setup))
+        simulated_peak(result)  # a malformed answer fails here, in the worker, and is shown as a failure
         self.app.call_from_thread(self._show_exact, option, result)
 
     def _show_exact(self, option: PlanOption, result: dict[str, Any]) -> None:
         self.query_one("#exact-busy").display = False
-        simulated, closed = result["peak_bytes"], option.estimate.peak_alloc_bytes
-        self.exact_text = (
-            f"Exact check ({option.method}): {simulated / GIB:.2f} GiB allocated at the peak, "
-            f"closed form {closed / GIB:.2f} GiB ({closed / simulated - 1:+.1%})"
-        )
+        free = option.free_bytes
+        self.exact_text = exact_result_text(option.method, result, option.estimate.peak_alloc_bytes, free)
 
     def worker_failed(self, worker: Worker, error: BaseException) -> bool:
         self.query_one("#exact-busy").display = False
