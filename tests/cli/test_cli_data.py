@@ -241,7 +241,7 @@ def test_a_50_mb_line_is_read_and_reported_briefly(capsys: pytest.CaptureFixture
     assert code == 0, err
     assert "2 rows read" in out
     assert "Max length 2,048: 1 rows (50.0%) would be cut" in out
-    assert "… (+49999600 chars)" in out  # the preview is cut, not printed whole
+    assert "… (49,999,600 more characters)" in out  # the preview is cut, not printed whole
     assert len(out) < 20_000
 
 
@@ -291,7 +291,7 @@ def test_wrong_options_fail_clearly(capsys: pytest.CaptureFixture[str], args: li
 
 
 def test_an_unloadable_model_falls_back_to_estimates(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = inspect(capsys, sample_path("text.txt"), "--model", tmp_path / "no-model-here")
+    code, out, _ = inspect(capsys, sample_path("text.txt"), "--model", tmp_path)  # a folder, but no tokenizer
     assert code == 0
     assert "could not load the tokenizer of" in out and "Tokens     ≈ " in out
 

@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
         standard_template(args.template)
     config = load_config(args.config) if args.config else None
+    _check_hub_flags(args)
     request = _request(args, config)
     events: dict[str, Any] = {"notes": []}
     progress = StderrProgress(enabled=not args.json and sys.stderr.isatty())
@@ -123,6 +124,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_report(out_console(highlight=False), request, events)
     return _verdict(request, events)
+
+
+def _check_hub_flags(args: argparse.Namespace) -> None:
+    """--split and --config-name choose part of a Hub dataset: given with a local source they would do nothing."""
+    from tuiapp.core.user_error import UserError
+    from tuiapp.training.trl_dataset import is_local_source
+
+    given = [flag for flag, used in (("--split", args.split != "train"), ("--config-name", args.config_name)) if used]
+    if given and is_local_source(args.source):
+        raise UserError(
+            f"{' and '.join(given)} choose part of a Hub dataset, but {args.source} is a local file or folder, "
+            "which has one split: leave them out"
+        )
 
 
 def _check_row(args: argparse.Namespace, events: dict[str, Any]) -> None:

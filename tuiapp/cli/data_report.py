@@ -157,3 +157,5 @@ def _print_row(console: Console, row: dict[str, Any], total: int) -> None:
         )
     )
     console.print(marked_row(row["pieces"]))
+    if row.get("hidden_chars"):
+        console.print(Text(f"… {row['hidden_chars']:,} more characters", style="dim"))

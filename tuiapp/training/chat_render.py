@@ -9,6 +9,7 @@ loss because the completions are generated during training.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from tuiapp.core.data.records import DataError
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+PREVIEW_CHARS = 6000  # a preview shows this much of a row's text (a 120x40 screen holds under 5,000)
+PREVIEW_LINES = 200
 PROBE = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": "Name a prime."},
@@ -29,21 +32,20 @@ PROBE = [
 
 @dataclass(frozen=True)
 class RenderedRow:
-    """One row as the model sees it: text pieces, each one token, flagged when it carries loss."""
+    """One row as the model sees it: text pieces, each one token, flagged when it carries loss.
+
+    `pieces` stop at what a screen shows (`PREVIEW_CHARS` characters or `PREVIEW_LINES` lines);
+    `hidden_chars` says how much of the text follows, and the counts cover the whole row.
+    """
 
     pieces: list[tuple[str, bool]]
+    tokens: int
+    loss_tokens: int
     part: str = "row"  # "chosen" for preference rows: the rejected answer is rendered the same way
-
-    @property
-    def tokens(self) -> int:
-        return len(self.pieces)
-
-    @property
-    def loss_tokens(self) -> int:
-        return sum(learns for _, learns in self.pieces)
+    hidden_chars: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "tokens": self.tokens, "loss_tokens": self.loss_tokens}
+        return asdict(self)
 
 
 @dataclass
@@ -114,22 +116,73 @@ def template_problems(tokenizer: PreTrainedTokenizerBase) -> list[str]:
     return problems
 
 
+def _merged(spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """Sorted, disjoint (starts, ends) of the spans (the assistant mask gives one span per token)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for lo, hi in sorted(span for span in spans if span[0] < span[1]):
+        if ends and lo <= ends[-1]:
+            ends[-1] = max(ends[-1], hi)
+        else:
+            starts.append(lo)
+            ends.append(hi)
+    return starts, ends
+
+
+def _learns(offsets: list[tuple[int, int]], spans: list[tuple[int, int]], text_length: int) -> list[bool]:
+    """Whether each token carries loss: its start lies in a span; an added special token (BOS never:
+    nothing predicts it) when a span reaches the text's end. A binary search per token: linear overall."""
+    starts, ends = _merged(spans)
+    reaches_end = any(hi == text_length for _, hi in spans)
+    marks = []
+    for i, (start, end) in enumerate(offsets):
+        if start == end:
+            marks.append(i > 0 and reaches_end)
+            continue
+        k = bisect_right(starts, start) - 1
+        marks.append(k >= 0 and start < ends[k])
+    return marks
+
+
+def _next_starts(offsets: list[tuple[int, int]]) -> list[int | None]:
+    """For each token, where the next token that covers text starts (None after the last), in one pass."""
+    following: list[int | None] = [None] * len(offsets)
+    upcoming: int | None = None
+    for i in range(len(offsets) - 1, -1, -1):
+        following[i] = upcoming
+        start, end = offsets[i]
+        if start != end:
+            upcoming = start
+    return following
+
+
 def _pieces(
-    tokenizer: PreTrainedTokenizerBase, text: str, spans: list[tuple[int, int]], special: bool = False
-) -> list[tuple[str, bool]]:
-    """One (text, learns) piece per token; `special` adds BOS & co as TRL does for plain strings."""
+    tokenizer: PreTrainedTokenizerBase,
+    text: str,
+    spans: list[tuple[int, int]],
+    special: bool = False,
+    part: str = "row",
+) -> RenderedRow:
+    """One (text, learns) piece per token, up to a screen's worth; `special` adds BOS & co as TRL does."""
     encoding = tokenizer(text, add_special_tokens=special, return_offsets_mapping=True)
     offsets, ids = encoding["offset_mapping"], encoding["input_ids"]
-    pieces = []
+    marks = _learns(offsets, spans, len(text))
+    following = _next_starts(offsets)
+    pieces: list[tuple[str, bool]] = []
+    shown = lines = reached = 0
     for i, (start, end) in enumerate(offsets):
-        if start == end:  # a special token the tokenizer added (BOS never carries loss: nothing predicts it)
-            learns = i > 0 and any(hi == len(text) for _, hi in spans)
-            pieces.append((tokenizer.convert_ids_to_tokens(ids[i]), learns))
-            continue
-        learns = any(lo <= start < hi for lo, hi in spans)
-        following = next((s for s, e in offsets[i + 1 :] if s != e), None)
-        pieces.append((text[start : following if following is not None else max(end, len(text))], learns))
-    return pieces
+        if shown >= PREVIEW_CHARS or lines >= PREVIEW_LINES:
+            break
+        if start == end:  # a special token the tokenizer added
+            piece = tokenizer.convert_ids_to_tokens(ids[i])
+        else:
+            stop = following[i] if following[i] is not None else max(end, len(text))
+            piece, reached = text[start:stop], stop
+        pieces.append((piece, marks[i]))
+        shown += len(piece)
+        lines += piece.count("\n")
+    hidden = len(text) - reached if len(pieces) < len(offsets) else 0
+    return RenderedRow(pieces, len(offsets), sum(marks), part, hidden)
 
 
 def _render(tokenizer: PreTrainedTokenizerBase, messages: list[dict], **kwargs: Any) -> str:
@@ -152,17 +205,17 @@ def render_row(tokenizer: PreTrainedTokenizerBase, row: dict[str, Any], assistan
     if "messages" in row:
         text = _render(tokenizer, row["messages"])
         spans = _assistant_spans(tokenizer, row["messages"], text) if assistant_only else [(0, len(text))]
-        return RenderedRow(_pieces(tokenizer, text, spans))
+        return _pieces(tokenizer, text, spans)
     if "text" in row:
         text = _with_eos(tokenizer, row["text"])
-        return RenderedRow(_pieces(tokenizer, text, [(0, len(text))], special=True))
+        return _pieces(tokenizer, text, [(0, len(text))], special=True)
     answer_key = "chosen" if "chosen" in row else "completion"
     if answer_key not in row:  # prompt-only: the trainer generates the completions
         prompt = _prompt_text(tokenizer, row["prompt"])
-        return RenderedRow(_pieces(tokenizer, prompt, [], special=isinstance(row["prompt"], str)), part="prompt")
+        return _pieces(tokenizer, prompt, [], special=isinstance(row["prompt"], str), part="prompt")
     prompt, full = _prompt_and_full(tokenizer, row.get("prompt"), row[answer_key])
     special = not isinstance(row[answer_key], list)
-    return RenderedRow(_pieces(tokenizer, full, [(len(prompt), len(full))], special=special), part=answer_key)
+    return _pieces(tokenizer, full, [(len(prompt), len(full))], special=special, part=answer_key)
 
 
 def _with_eos(tokenizer: PreTrainedTokenizerBase, text: str) -> str:

@@ -22,6 +22,8 @@ from tuiapp.core.user_error import UserError
 Emit = Callable[[dict[str, Any]], None]
 DETECT_SAMPLE = 200
 PREVIEW_CHARS = 400
+PREVIEW_ITEMS = 20  # list items and dict keys a preview keeps
+PREVIEW_DEPTH = 6
 PREVIEW_ROWS = 50  # rows rendered for the preview, starting at the requested one
 CHARS_PER_TOKEN = 4  # the rough rule used when no tokenizer can be loaded
 
@@ -36,22 +38,32 @@ def _records(request: InspectRequest, report: ReadReport) -> Iterator[Record]:
     return hub_records(request.source, request.config_name, request.split, limit=request.limit, streaming=True)
 
 
-def _shorten(value: Any) -> Any:
-    """Long strings in a preview are cut so one event stays small."""
-    if isinstance(value, str) and len(value) > PREVIEW_CHARS:
-        return value[:PREVIEW_CHARS] + f"… (+{len(value) - PREVIEW_CHARS} chars)"
+def _shorten(value: Any, depth: int = 0) -> Any:
+    """A preview of a value that stays small whatever the row holds: long strings and names cut, at most
+    `PREVIEW_ITEMS` items of a list or keys of a dict (then how many more), nesting cut at `PREVIEW_DEPTH`."""
+    from tuiapp.core.data.shorten import shorten
+
+    if isinstance(value, str):
+        return shorten(value, PREVIEW_CHARS)
+    if isinstance(value, list | dict) and depth >= PREVIEW_DEPTH:
+        return f"… ({len(value):,} items)"
     if isinstance(value, list):
-        return [_shorten(v) for v in value[:20]]
+        items = [_shorten(v, depth + 1) for v in value[:PREVIEW_ITEMS]]
+        return items + ([f"… ({len(value) - PREVIEW_ITEMS:,} more items)"] if len(value) > PREVIEW_ITEMS else [])
     if isinstance(value, dict):
-        return {k: _shorten(v) for k, v in value.items()}
+        out = {shorten(str(k)): _shorten(v, depth + 1) for k, v in islice(value.items(), PREVIEW_ITEMS)}
+        if len(value) > PREVIEW_ITEMS:
+            out["…"] = f"{len(value) - PREVIEW_ITEMS:,} more columns"
+        return out
     return value
 
 
 def _detect(request: InspectRequest, records: list[Record]) -> Any:
-    from tuiapp.core.data.formats import apply_columns, detect_format
+    from tuiapp.core.data.formats import apply_columns, check_renames, detect_format
 
-    sample = [apply_columns(r.data, request.columns) for r in records[:DETECT_SAMPLE]]
-    return detect_format(sample)
+    head = [r.data for r in records[:DETECT_SAMPLE]]
+    check_renames(request.columns, head, request.source)
+    return detect_format([apply_columns(row, request.columns) for row in head])
 
 
 def _load_tokenizer(request: InspectRequest) -> Any:
@@ -75,6 +87,10 @@ def inspect_dataset(request: InspectRequest, emit: Emit) -> None:
     from tuiapp.core.data.clean import clean_rows
     from tuiapp.core.data.convert import convert_records, task_for_format
 
+    if request.model:  # a path that is not there is a mistake, as `plan` says, not a reason to estimate
+        from tuiapp.core.models.resolve import check_not_missing_folder
+
+        check_not_missing_folder(request.model)
     emit({"event": "stage", "message": f"reading {request.source}"})
     report = ReadReport()
     records = list(islice(_records(request, report), request.limit))

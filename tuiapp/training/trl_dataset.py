@@ -110,10 +110,13 @@ def _rows(config: FTConfig, split: str | None, counts: DropCount) -> Iterator[di
     from itertools import chain, islice
 
     from tuiapp.core.data.convert import convert_records
+    from tuiapp.core.data.formats import check_renames
 
     assert config.dataset is not None
-    records = source_records(config, ReadReport(), split=split)
+    report = ReadReport()
+    records = source_records(config, report, split=split)
     head = list(islice(records, DETECT_SAMPLE))
+    check_renames(config.dataset.columns, [r.data for r in head], config.dataset.source)
     fmt = resolve_format(config, head)
     repeats = Duplicates() if config.dataset.dedupe else None
     for item in convert_records(chain(head, records), fmt, config.task, config.dataset.columns):
@@ -124,6 +127,8 @@ def _rows(config: FTConfig, split: str | None, counts: DropCount) -> Iterator[di
         elif repeats is None or not repeats.is_repeat(item.data):
             yield item.data
     counts.duplicates = repeats.count if repeats else 0
+    counts.dropped_count += report.skipped_count  # lines skipped while reading (dataset.skip_bad) count too
+    counts.dropped += report.skipped[: max(0, 5 - len(counts.dropped))]
 
 
 def _nested_feature(values: list[Any]) -> Any:
@@ -217,6 +222,12 @@ def build_trl_datasets(config: FTConfig) -> tuple[Dataset, Dataset | None, DropC
         raise DataError(
             f"dataset.eval_split ({config.dataset.eval_split}) names a Hub split, but {config.dataset.source} is a "
             "local file or folder, which has one split: clear eval_split and set dataset.eval_size instead"
+        )
+    if is_local_source(config.dataset.source) and (config.dataset.config_name or config.dataset.split != "train"):
+        raise DataError(
+            f"dataset.split ({config.dataset.split}) and dataset.config_name ({config.dataset.config_name}) choose "
+            f"part of a Hub dataset, but {config.dataset.source} is a local file or folder, which has one split: "
+            "remove them (split: train, no config_name)"
         )
     counts = DropCount()
     train = _build(config, None, counts)

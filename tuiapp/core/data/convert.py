@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tuiapp.core.config.choices import TASK_FORMATS
-from tuiapp.core.data.formats import apply_columns, as_label, brief, is_messages, not_fitting, row_format
+from tuiapp.core.data.formats import apply_columns, as_label, is_messages, not_fitting, row_format
 from tuiapp.core.data.records import DataError, Record, SkippedRow
+from tuiapp.core.data.shorten import brief
 
 SHAREGPT_ROLES = {
     "human": "user",

@@ -12,6 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuiapp.core.data.records import DataError
+from tuiapp.core.data.shorten import brief, name_list, shorten
+
+COLUMNS_SHOWN = 200  # column names an inspection event carries (each shortened)
+
 # What each format needs, in words, for explanations and error messages.
 FORMAT_SHAPES: dict[str, str] = {
     "messages": "a `messages` list of {role, content} turns (OpenAI style)",
@@ -97,12 +102,6 @@ def as_label(value: Any) -> bool | None:
     return None
 
 
-def brief(value: Any, limit: int = 40) -> str:
-    """`repr(value)`, cut to `limit` characters, for naming a bad value in a message."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _is_text_or_messages(value: Any) -> bool:
     return isinstance(value, str) or is_messages(value)
 
@@ -149,7 +148,7 @@ class Detection:
             "explanation": self.explanation,
             "problems": self.problems,
             "counts": self.counts,
-            "columns": self.columns,
+            "columns": [shorten(c) for c in self.columns[:COLUMNS_SHOWN]],
             "suggestions": self.suggestions,
         }
 
@@ -239,7 +238,7 @@ def detect_format(rows: Sequence[Any]) -> Detection:
     suggestions = mapping_suggestions(columns)
     if not known:
         hint = f"; try --map {' '.join(suggestions)}" if suggestions else "; rename columns with --map name=expected"
-        shown = ", ".join(f"`{c}`" for c in columns[:12]) or "none"
+        shown = name_list(columns) or "none"
         return Detection(
             None,
             0.0,
@@ -271,3 +270,33 @@ def detect_format(rows: Sequence[Any]) -> Detection:
         columns=columns,
         suggestions=suggestions,
     )
+
+
+def check_renames(columns: dict[str, str], rows: Sequence[dict[str, Any]], source: str) -> None:
+    """Refuse a rename ({name in file: expected}) that no sampled row has a column for, or one that would
+    overwrite a column a row already has: either would silently train on something else than asked."""
+    if not columns:
+        return
+    present: dict[str, None] = {}
+    for row in rows:
+        present.update(dict.fromkeys(str(key) for key in row))
+    unknown = [f"{name}={target}" for name, target in columns.items() if name not in present]
+    if unknown:
+        raise DataError(
+            f"{shorten(source)}: the column rename {name_list(unknown)} names no column of the first "
+            f"{len(rows):,} rows (they have {name_list(present)}); fix the name (names are case-sensitive) "
+            "in --map or dataset.columns, or remove the rename"
+        )
+    for row in rows:
+        targets = Counter(target for name, target in columns.items() if name in row)
+        for name, target in columns.items():
+            if name not in row:
+                continue
+            if targets[target] > 1:
+                clashing = [f"{n}={t}" for n, t in columns.items() if t == target and n in row]
+                raise DataError(f"{shorten(source)}: the renames {name_list(clashing)} give two columns one name")
+            if target in row and target not in columns:
+                raise DataError(
+                    f"{shorten(source)}: renaming `{shorten(name)}` to `{shorten(target)}` would replace the "
+                    f"`{shorten(target)}` column the rows already have; rename that one too, or drop this rename"
+                )

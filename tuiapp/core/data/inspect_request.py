@@ -7,6 +7,7 @@ from typing import Any
 
 from tuiapp.core.config.choices import DatasetFormat, Task
 from tuiapp.core.data.records import DataError
+from tuiapp.core.data.shorten import name_list, shorten
 
 DEFAULT_MAX_LENGTH = 2048
 STATS_ROW_LIMIT = 50_000  # token statistics look at this many rows at most (the result says so)
@@ -43,7 +44,7 @@ class InspectRequest:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise DataError(f"unknown inspection setting(s): {', '.join(unknown)}")
+            raise DataError(f"unknown inspection setting(s): {name_list(unknown, quote='')}")
         return cls(**data)
 
 
@@ -57,7 +58,14 @@ def parse_mapping(pairs: list[str] | str | None) -> dict[str, str]:
         name, sep, target = item.partition("=")
         if not sep or not name.strip() or not target.strip():
             raise DataError(
-                f"bad column mapping {item!r}: write it as name_in_file=expected_name, e.g. question=instruction"
+                f"bad column mapping {shorten(item)!r}: write it as name_in_file=expected_name, "
+                "e.g. question=instruction"
             )
-        mapping[name.strip()] = target.strip()
+        name, target = name.strip(), target.strip()
+        if name in mapping and mapping[name] != target:
+            raise DataError(
+                f"column {shorten(name)!r} is renamed twice ({shorten(name)}={shorten(mapping[name])} and "
+                f"{shorten(name)}={shorten(target)}): keep one"
+            )
+        mapping[name] = target
     return mapping

@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from tuiapp.core.data.lone_surrogates import lone_surrogate, may_hold_surrogates
 from tuiapp.core.data.read_common import UTF8_BOM, UTF16_BOMS, ReadOptions, decoded_lines, not_utf8, open_binary
 from tuiapp.core.data.read_lines import json_kind, read_jsonl
 from tuiapp.core.data.records import DataError, Record
@@ -149,9 +150,13 @@ class _Lines:
 
 def _records(path: Path, text: str, items: Iterator[tuple[int, Any]], options: ReadOptions) -> Iterator[Record]:
     lines = _Lines(text)
+    escapes = may_hold_surrogates(text)
     for number, (pos, value) in enumerate(items, 1):
         where = f"{path}:{lines.at(pos)} (item {number})"
-        if isinstance(value, dict):
+        problem = lone_surrogate(value) if escapes and isinstance(value, dict) else None
+        if problem:
+            options.bad_row(where, problem)
+        elif isinstance(value, dict):
             yield Record(value, where)
         else:
             options.bad_row(where, f"holds {json_kind(value)}, but each item of the list must be an object {{...}}")
@@ -176,7 +181,12 @@ def read_json(path: Path, options: ReadOptions) -> Iterator[Record]:
         raise DataError(f"{path} holds {json_kind(document)}, not records: write a list of objects [{{...}}, ...]")
     key = _record_list_key(document)
     if key is None:
-        yield Record(document, f"{path}:{_Lines(text).at(start)}")
+        where = f"{path}:{_Lines(text).at(start)}"
+        problem = lone_surrogate(document) if may_hold_surrogates(text) else None
+        if problem:
+            options.bad_row(where, problem)
+            return
+        yield Record(document, where)
         return
     others = sorted(k for k, v in document.items() if k != key and _is_record_list(v))
     if others:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tuiapp.core.data.lone_surrogates import lone_surrogate, may_hold_surrogates
 from tuiapp.core.data.read_common import ReadOptions, decoded_lines
 from tuiapp.core.data.records import Record
 
@@ -37,6 +38,10 @@ def read_jsonl(path: Path, options: ReadOptions) -> Iterator[Record]:
             continue
         if not isinstance(value, dict):
             options.bad_row(where, f"holds {json_kind(value)}, but each line must be one JSON object {{...}}")
+            continue
+        problem = lone_surrogate(value) if may_hold_surrogates(text) else None
+        if problem:
+            options.bad_row(where, problem)
             continue
         yield Record(value, where)
 

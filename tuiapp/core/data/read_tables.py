@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuiapp.core.data.read_common import ReadOptions, decoded_lines, open_binary
 from tuiapp.core.data.records import DataError, Record
+from tuiapp.core.data.shorten import name_list
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -47,9 +49,10 @@ def _rows(reader: Reader, path: Path, options: ReadOptions) -> Iterator[tuple[in
 def _column_names(header: list[str], where: str) -> list[str]:
     """Header cells, trimmed; an empty one is named `column_N`; a name used twice is an error."""
     names = [cell.strip() or f"column_{i}" for i, cell in enumerate(header, 1)]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    twice = sorted(name for name, count in Counter(names).items() if count > 1)  # one pass: 100k columns are fine
     if twice:
-        raise DataError(f"{where}: the header names {', '.join(map(repr, twice))} twice; give each column its own name")
+        names_twice = name_list(twice, quote="'")
+        raise DataError(f"{where}: the header names {names_twice} twice; give each column its own name")
     return names
 
 
@@ -73,7 +76,7 @@ def read_delimited(path: Path, options: ReadOptions, delimiter: str) -> Iterator
         options.bad_row(
             f"{path}:{start}",
             f"{len(row)} cells, but the header (line {header_line}) has {len(columns)} columns "
-            f"({', '.join(columns[:6])}{', …' if len(columns) > 6 else ''}); {hint}",
+            f"({name_list(columns, limit=6, quote='')}); {hint}",
         )
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from tuiapp.core.user_error import UserError
 
+NOTES_KEPT = 20
+
 
 class DataError(UserError):
     """A data file or id the doctor cannot use; the message names the place and the fix."""
@@ -48,6 +50,11 @@ class ReadReport:
             self.skipped.append(SkippedRow(where, reason))
 
     def note(self, message: str) -> None:
-        """Remember one thing the user should know about how the source was read (each once)."""
-        if message not in self.notes:
+        """Remember one thing the user should know about how the source was read (each once, the first
+        `NOTES_KEPT` of them: a folder of 10,000 files gives one screen of notes, not 10,000 lines)."""
+        if message in self.notes:
+            return
+        if len(self.notes) < NOTES_KEPT:
             self.notes.append(message)
+        elif len(self.notes) == NOTES_KEPT:
+            self.notes.append("more notes like these were left out")

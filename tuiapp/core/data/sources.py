@@ -8,6 +8,7 @@ or one Parquet batch at a time, except a .json document, which has to be parsed 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -17,6 +18,7 @@ from tuiapp.core.data.read_json import read_json
 from tuiapp.core.data.read_lines import read_jsonl, read_text
 from tuiapp.core.data.read_tables import read_delimited, read_parquet
 from tuiapp.core.data.records import DataError, ReadReport, Record
+from tuiapp.core.data.shorten import name_list
 
 PathLike = str | os.PathLike[str]
 Reader = Callable[[Path, ReadOptions], Iterator[Record]]
@@ -31,6 +33,12 @@ READERS: dict[str, Reader] = {
     ".txt": read_text,
 }
 SUPPORTED_SUFFIXES = tuple(READERS)
+SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 EMPTY_REASONS = {
     ".jsonl": "has only blank lines",
     ".jsonl.gz": "has only blank lines",
@@ -87,23 +95,57 @@ def _folder_files(folder: Path, report: ReadReport) -> list[Path]:
         except OSError:
             continue
     if not files:
-        where = f"; its subfolders {', '.join(subfolders)} hold some: point at one of them" if subfolders else ""
+        where = f"; its subfolders {name_list(subfolders, 5, '')} hold some: point at one of them" if subfolders else ""
         raise DataError(f"{folder}: no data files directly in this folder (supported: {_supported_list()}){where}")
     ignored = [p.name for p in children if p.is_file() and not is_supported(p)]
     if ignored:
-        report.note(f"{folder}: ignored {len(ignored)} file(s) that are not data: {', '.join(ignored[:5])}")
+        report.note(f"{folder}: ignored {len(ignored)} file(s) that are not data: {name_list(ignored, 5, '')}")
+    special = [p.name for p in children if not p.is_file() and not p.is_dir()]
+    if special:
+        report.note(
+            f"{folder}: left out {len(special)} entries that are not files (pipes, devices, sockets or "
+            f"broken links): {name_list(special, 5, '')}"
+        )
+    hidden = [p.name for p in sorted(folder.iterdir()) if p.name.startswith(".") and p.is_file() and is_supported(p)]
+    if hidden:
+        report.note(f"{folder}: hidden data files are not read ({name_list(hidden, 5, '')}); rename them to read them")
     if subfolders:
-        report.note(f"{folder}: subfolders are not read ({', '.join(subfolders)})")
+        report.note(f"{folder}: subfolders are not read ({name_list(subfolders, 5, '')})")
     return files
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file that is neither a regular file nor a folder is, in words (None for those two)."""
+    for test, kind in SPECIAL_KINDS:
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else "not a regular file"
+
+
+def _file_mode(path: Path) -> int:
+    """The mode of what `path` leads to (links followed); DataError if it is missing or not a file or folder."""
+    try:
+        mode = path.stat().st_mode
+    except PermissionError:
+        raise permission_denied(path) from None
+    except (FileNotFoundError, NotADirectoryError):
+        looked = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+        raise DataError(f"{path}: no such file or folder{looked}; check the path") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc}); check the path") from None
+    kind = special_kind(mode)
+    if kind:  # opening a FIFO waits for a writer forever; a device never ends
+        raise DataError(
+            f"{path} is {kind}, not a file: datasets are read from regular files or folders; "
+            "save the data to a file first (e.g. cat SOURCE > data.jsonl) and give that path"
+        )
+    return mode
 
 
 def _source_files(path: Path, report: ReadReport) -> list[Path]:
     try:
-        if path.is_dir():
+        if stat.S_ISDIR(_file_mode(path)):
             return _folder_files(path, report)
-        if not path.exists():
-            looked = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
-            raise DataError(f"{path}: no such file or folder{looked}; check the path")
     except PermissionError:
         raise permission_denied(path) from None
     _check_supported(path)

@@ -32,7 +32,8 @@ def row_view(row: dict[str, Any] | None, position: int, total: int) -> Text:
         f"(green) · [ ] other rows\n",
         style="bold",
     )
-    return head + loss_text(row["pieces"])
+    more = Text(f"\n… {row['hidden_chars']:,} more characters", style="dim") if row.get("hidden_chars") else Text()
+    return head + loss_text(row["pieces"]) + more
 
 
 def format_line(detected: dict[str, Any] | None) -> str:
