@@ -41,31 +41,36 @@ def _endpoint_line(facts: CardFacts) -> str:
     return f'import os\n\nos.environ["HF_ENDPOINT"] = "{facts.endpoint}"  # this Hub, before importing transformers\n\n'
 
 
+def _trust(facts: CardFacts) -> str:
+    """The training run's trust_remote_code choice, carried into the card's loading code (off: nothing)."""
+    return ", trust_remote_code=True" if facts.config.model.trust_remote_code else ""
+
+
 def _peft_load(facts: CardFacts) -> str:
-    repo = facts.repo_id
+    repo, trust = facts.repo_id, _trust(facts)
     if facts.base_model is not None:
         return (
             "from peft import AutoPeftModelForCausalLM\n"
             "from transformers import AutoTokenizer\n\n"
-            f'model = AutoPeftModelForCausalLM.from_pretrained("{repo}", dtype="auto", device_map="auto")\n'
-            f'tokenizer = AutoTokenizer.from_pretrained("{repo}")'
+            f'model = AutoPeftModelForCausalLM.from_pretrained("{repo}", dtype="auto", device_map="auto"{trust})\n'
+            f'tokenizer = AutoTokenizer.from_pretrained("{repo}"{trust})'
         )
     base = BASE_PLACEHOLDER.format(name=facts.base_label)
     return (
         "from peft import PeftModel\n"
         "from transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
-        f'base = AutoModelForCausalLM.from_pretrained("{base}", dtype="auto", device_map="auto")\n'
+        f'base = AutoModelForCausalLM.from_pretrained("{base}", dtype="auto", device_map="auto"{trust})\n'
         f'model = PeftModel.from_pretrained(base, "{repo}")\n'
-        f'tokenizer = AutoTokenizer.from_pretrained("{repo}")'
+        f'tokenizer = AutoTokenizer.from_pretrained("{repo}"{trust})'
     )
 
 
 def _transformers_load(facts: CardFacts) -> str:
-    repo = facts.repo_id
+    repo, trust = facts.repo_id, _trust(facts)
     return (
         "from transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
-        f'model = AutoModelForCausalLM.from_pretrained("{repo}", dtype="auto", device_map="auto")\n'
-        f'tokenizer = AutoTokenizer.from_pretrained("{repo}")'
+        f'model = AutoModelForCausalLM.from_pretrained("{repo}", dtype="auto", device_map="auto"{trust})\n'
+        f'tokenizer = AutoTokenizer.from_pretrained("{repo}"{trust})'
     )
 
 
