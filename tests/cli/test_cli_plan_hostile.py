@@ -61,6 +61,19 @@ def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
         (json.dumps({**LLAMA, "hidden_size": 1e30}), "hidden_size must be a positive integer, got 1e+30"),
         (json.dumps({**LLAMA, "model_type": 5}), "model_type must be a name"),
     ],
+    ids=[
+        "nested-50000",
+        "5-MiB",
+        "array",
+        "heads-above-hidden",
+        "hidden-not-multiple",
+        "layers-negative",
+        "vocab-0",
+        "intermediate-0",
+        "kv-heads-3",
+        "hidden-1e30",
+        "model-type-number",
+    ],
 )
 def test_a_hostile_config_json_is_exit_2_with_the_file_named(
     tmp_path: Path, text: str, expected: str, capsys: pytest.CaptureFixture[str]

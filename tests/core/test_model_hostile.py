@@ -83,6 +83,7 @@ def test_a_huge_config_is_refused_after_reading_only_the_cap(tmp_path: Path) -> 
         (b'{"model_type": "\xff"}', "is not UTF-8 text"),
         ('{"model_type": "llama",', "is not valid JSON"),
     ],
+    ids=["array", "string", "null", "number", "5000-digit-number", "not-utf8", "cut-off"],
 )
 def test_a_config_that_is_not_a_json_object_is_located(tmp_path: Path, text: str | bytes, expected: str) -> None:
     assert expected in refused(folder_with(tmp_path, text))
