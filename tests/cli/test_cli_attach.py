@@ -73,3 +73,21 @@ def test_attach_is_listed_in_the_help() -> None:
     assert "attach" in ftwizard("--help").stdout
     result = ftwizard("attach", "--help")
     assert result.returncode == 0 and "default: the newest running run" in " ".join(result.stdout.split())
+
+
+def test_attach_to_a_run_whose_events_cannot_be_read_says_so(tmp_path: Path, opened: list[Path], capsys) -> None:
+    run = make_run(tmp_path, "unreadable", 100.0, alive=False)
+    (run / "events.jsonl").unlink()
+    (run / "events.jsonl").mkdir()  # open() fails, as it does without read permission
+    assert main(["attach", "unreadable", "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "run unreadable cannot be shown: events.jsonl cannot be read" in err and opened == []
+
+
+def test_attach_finds_the_running_run_beside_a_damaged_one(tmp_path: Path, opened: list[Path]) -> None:
+    live = make_run(tmp_path, "live", 200.0, alive=True)
+    torn = make_run(tmp_path, "torn", 300.0, alive=True)
+    (torn / "events.jsonl").write_text('{"event": "started", "time": 1e300, "pid": 1, "step": 0}\n')
+    (torn / "status.json").write_text('{"pid": ', encoding="utf-8")
+    assert main(["attach", "--runs-dir", str(tmp_path)]) == 0
+    assert opened == [live.resolve()]

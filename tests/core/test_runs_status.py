@@ -121,7 +121,8 @@ def test_summary_and_listing(tmp_path: Path) -> None:
         dead_pid(),
     )
     checkpoint.mkdir(parents=True)
-    (checkpoint / "trainer_state.json").write_text("{}")
+    (checkpoint / "trainer_state.json").write_text('{"global_step": 4}')
+    (checkpoint / "adapter_model.safetensors").write_bytes(b"\x02" + b"\0" * 7 + b"{}")  # no tensors, complete
     (checkpoint.parent / "checkpoint-9").mkdir()  # no trainer state: an unfinished save, not resumable
     summary = summarize_run(done)
     assert (summary.state, summary.step, summary.total_steps, summary.loss) == ("completed", 4, 4, 1.5)

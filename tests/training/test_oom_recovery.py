@@ -36,7 +36,11 @@ def backend_failing(times: int, error: Callable[[], Exception] = lambda: OutOfMe
         writer.write(Started(pid=0, step=0, total_steps=10))
         if len(seen) <= times:
             (paths.checkpoints / f"checkpoint-{3 * len(seen)}").mkdir(parents=True)
-            (paths.checkpoints / f"checkpoint-{3 * len(seen)}" / "trainer_state.json").write_text("{}")
+            (paths.checkpoints / f"checkpoint-{3 * len(seen)}" / "trainer_state.json").write_text('{"global_step": 3}')
+            # weights resume can load: a safetensors file holding no tensors (8-byte header length, then `{}`)
+            (paths.checkpoints / f"checkpoint-{3 * len(seen)}" / "adapter_model.safetensors").write_bytes(
+                b"\x02" + b"\0" * 7 + b"{}"
+            )
             raise error()
         return Completed(step=10)
 

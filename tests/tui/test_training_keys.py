@@ -49,7 +49,8 @@ def stopped_run(root: Path) -> Path:
     write_status(run / "status.json", dead_pid(), launched_at=0.0)
     checkpoint = run / "checkpoints" / "checkpoint-16"
     checkpoint.mkdir(parents=True)
-    (checkpoint / "trainer_state.json").write_text("{}", encoding="utf-8")
+    (checkpoint / "trainer_state.json").write_text('{"global_step": 16}', encoding="utf-8")
+    (checkpoint / "adapter_model.safetensors").write_bytes(b"\x02" + b"\0" * 7 + b"{}")  # complete, no tensors
     return run
 
 

@@ -24,10 +24,17 @@ def pick_run(name: str | None, root: Path) -> Path:
     """The run directory to attach to: the one named, else the newest running run under `root`."""
     from tuiapp.core.runs.layout import find_run
     from tuiapp.core.runs.listing import list_runs
+    from tuiapp.core.runs.run_damage import events_problem
     from tuiapp.core.user_error import UserError
 
     if name:
-        return find_run(name, root).root
+        paths = find_run(name, root)
+        if problem := events_problem(paths.events):
+            raise UserError(
+                f"run {paths.name} cannot be shown: {problem} (in {paths.root})",
+                f"give yourself read access to it (chmod u+r {paths.events}); `ftwizard runs` lists the others",
+            )
+        return paths.root
     running = [run for run in list_runs(root) if run.state == "running"]
     if not running:
         raise UserError(

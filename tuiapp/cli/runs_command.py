@@ -36,7 +36,17 @@ def _note(run: RunSummary) -> str:
         notes.append(f"{run.oom_recoveries} OOM recover{plural}: {run.recovered_settings}")
     if run.actions:
         notes.append(", ".join(f"{action} {state}" for action, state in run.actions.items()))
+    if run.skipped_lines:
+        notes.append(f"{run.skipped_lines} unreadable event line{'s' if run.skipped_lines > 1 else ''} skipped")
     return "; ".join(notes)
+
+
+def _printable(text: str) -> str:
+    """A folder name the file system gave in bytes that are not UTF-8 prints as escapes, never as a crash."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:REASON_CHARS]
+
+
+REASON_CHARS = 300  # of a damaged run's reason, and of a name, in the table
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -46,23 +56,26 @@ def run_list(args: argparse.Namespace) -> int:
     root = resolve_runs_root(args.runs_dir)
     runs = list_runs(root)
     if args.json:
-        print(json.dumps([run.to_json() for run in runs], indent=2))
+        print(json.dumps([run.to_json() for run in runs], indent=2))  # ensure_ascii: any name prints
         return 0
     if not runs:
-        print(f"no runs in {root}; start one with: ftwizard train CONFIG.yaml")
+        print(f"no runs in {_printable(str(root))}; start one with: ftwizard train CONFIG.yaml")
         return 0
-    notes = any(run.oom_recoveries or run.actions for run in runs)  # a NOTES column only when it has something
+    notes = any(run.oom_recoveries or run.actions or run.skipped_lines for run in runs)  # a NOTES column if any
     rows = [("RUN", "STATE", "STEP", "LOSS", "EVAL", "STARTED", *(("NOTES",) if notes else ()))]
     for run in runs:
         step = f"{run.step}/{run.total_steps}" if run.total_steps else str(run.step)
         loss = f"{run.loss:.4f}" if run.loss is not None else "-"
         eval_loss = f"{run.eval_loss:.4f}" if run.eval_loss is not None else "-"
-        row = (run.name, run.state, step, loss, eval_loss, _when(run.started_at))
+        row = (_printable(run.name), run.state, step, loss, eval_loss, _when(run.started_at))
         rows.append((*row, _note(run)) if notes else row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    print(f"({len(runs)} in {root})")
+    print(f"({len(runs)} in {_printable(str(root))})")
+    for run in runs:
+        if run.damaged:
+            print(f"damaged {_printable(run.name)}: {_printable(run.damaged)} (in {_printable(run.path)})")
     return 0
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field, fields
-from functools import cache
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import UnionType
-from typing import IO, Any, ClassVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar
 
 from tuiapp.core.runs.action_events import ACTION_EVENT_TYPES
 from tuiapp.core.runs.event_base import Event, progress_fraction
+from tuiapp.core.runs.event_fields import field_checks
 
 
 @dataclass(frozen=True)
@@ -177,49 +176,21 @@ def event_to_json(event: Event) -> dict[str, Any]:
 
 
 def parse_event(data: Any) -> Event | None:
-    """An Event from one decoded line, or None for an unknown kind or a malformed object."""
+    """An Event from one decoded line, or None for an unknown kind or a malformed object: a missing field,
+    or one whose value is not of its type and within its bounds (see event_fields)."""
     if not isinstance(data, dict):
         return None
-    cls = EVENT_TYPES.get(str(data.get("event")))
+    cls = EVENT_TYPES.get(data.get("event")) if isinstance(data.get("event"), str) else None
     if cls is None:
         return None
-    checks = _field_checks(cls)
+    checks = field_checks(cls)
     values = {k: v for k, v in data.items() if k in checks}
-    for name, value in values.items():
-        allowed, items = checks[name]
-        if (type(value) is bool and bool not in allowed) or not isinstance(value, allowed):
-            return None  # `"time": "yesterday"`: a line another program (or a person) wrote; skipped as a cut one is
-        if items is not None and not all(isinstance(item, items) for item in value):
-            return None
+    if not all(checks[name](value) for name, value in values.items()):
+        return None  # `"time": "yesterday"`, `"step": -3`: a line another program (or a person) wrote
     try:
         return cls(**values)
     except TypeError:  # a required field is missing
         return None
-
-
-_JSON_TYPES = {float: (int, float), int: (int,), str: (str,), bool: (bool,), type(None): (type(None),)}
-
-
-@cache
-def _field_checks(cls: type[Event]) -> dict[str, tuple[tuple[type, ...], tuple[type, ...] | None]]:
-    """Per field, the JSON value types it takes and, for a list, its items' (bool counts as a number only
-    where the field is a bool)."""
-    hints = get_type_hints(cls)
-    return {f.name: _allowed(hints[f.name]) for f in fields(cls)}
-
-
-def _allowed(hint: Any) -> tuple[tuple[type, ...], tuple[type, ...] | None]:
-    if get_origin(hint) in (Union, UnionType):
-        options = [_allowed(option) for option in get_args(hint)]
-        items = [item for _, item in options if item is not None]
-        return tuple(t for allowed, _ in options for t in allowed), (items[0] if items else None)
-    if hint is Any:
-        return (object, bool), None
-    if get_origin(hint) is list:
-        return (list,), _allowed(get_args(hint)[0])[0]
-    if get_origin(hint) is dict:
-        return (dict,), None
-    return _JSON_TYPES.get(hint, (hint,)), None
 
 
 def _finite(value: Any) -> Any:
@@ -234,21 +205,34 @@ def _finite(value: Any) -> Any:
 
 
 class EventWriter:
-    """Appends events to a run's `events.jsonl`, one line each, flushed at once so a reader sees it."""
+    """Appends events to a run's `events.jsonl`, one line each, written at once so a reader sees it.
+
+    Each line goes out in one `write` on an append-only descriptor, and starts on a fresh line: when the file
+    does not end in a newline (a crash cut the last line, ours or another process's), a newline comes first,
+    so the cut line stays one skipped line and this event is read (a resumed launch's `started` included).
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: IO[str] = self.path.open("a", encoding="utf-8")
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
 
     def write(self, event: Event) -> None:
+        if self._fd is None:
+            raise ValueError(f"the event writer of {self.path} is closed")
         body = _finite(event_to_json(event))
-        line = json.dumps(body, ensure_ascii=False, allow_nan=False, default=str)
-        self._handle.write(line + "\n")
-        self._handle.flush()
+        line = json.dumps(body, ensure_ascii=False, allow_nan=False, default=str).encode("utf-8", "replace") + b"\n"
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        view = memoryview(line)
+        while view:  # a regular file takes it whole; a short write only comes with an error on the next call
+            view = view[os.write(self._fd, view) :]
 
     def close(self) -> None:
-        self._handle.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> EventWriter:
         return self

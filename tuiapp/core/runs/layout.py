@@ -17,12 +17,15 @@ RUNS_ROOT/NAME/
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuiapp.core.runs.checkpoint_check import checkpoint_problem
 from tuiapp.core.user_error import UserError
 
 RUNS_DIR_ENV = "FTWIZARD_RUNS_DIR"
@@ -75,13 +78,17 @@ class RunPaths:
         return self.root / "actions.log"
 
     def last_checkpoint(self) -> Path | None:
-        """The checkpoint with the highest step that has its trainer state written (a complete one)."""
+        """The checkpoint with the highest step that is complete (see checkpoint_check): one cut short by a
+        crash or a full disk is passed over, so resume continues from the newest one that loads."""
         found = []
         for folder in self.checkpoints.glob("checkpoint-*"):
             step = folder.name.removeprefix("checkpoint-")
-            if step.isdigit() and (folder / "trainer_state.json").is_file():
+            if step.isdigit() and step.isascii():
                 found.append((int(step), folder))
-        return max(found)[1] if found else None
+        for _, folder in sorted(found, reverse=True):
+            if checkpoint_problem(folder) is None:
+                return folder
+        return None
 
 
 def default_runs_root() -> Path:
@@ -98,19 +105,48 @@ def resolve_runs_root(override: str | None = None, configured: str | None = None
     return Path(chosen).expanduser().resolve() if chosen else default_runs_root().resolve()
 
 
+MAX_RUN_NAME = 120  # characters (and twice that in UTF-8 bytes): with `-999`, well inside a file name's 255 bytes
+_RUN_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
+
+
+def check_run_name(name: str) -> str:
+    """The name, when it can name a run directory that every command reaches again (`resume NAME`, `stop NAME`):
+    letters, digits, `.`, `_` and `-`, starting with an ASCII letter or digit, at most MAX_RUN_NAME characters.
+    The whole name must match (a trailing newline does not slip past as it does past `^...$`)."""
+    if len(name) > MAX_RUN_NAME or len(name.encode("utf-8", "replace")) > 2 * MAX_RUN_NAME:
+        raise UserError(
+            f"the run name {name[:40]!r}… is {len(name)} characters long; a run name has at most {MAX_RUN_NAME}",
+            "set a shorter output.run_name, or leave it empty to have one made from the model and the time",
+        )
+    if not _RUN_NAME.fullmatch(name):
+        raise UserError(
+            f"the run name {name[:MAX_RUN_NAME]!r} cannot name a run folder",
+            "use letters, digits, '.', '_' and '-' for output.run_name, starting with a letter or digit "
+            "(no slashes, spaces or line breaks)",
+        )
+    return name
+
+
 def run_name_for(model: str, method: str, now: float | None = None) -> str:
-    """A readable, sortable name such as `Qwen2.5-0.5B-lora-20250101-120000`."""
-    base = re.sub(r"[^\w.-]+", "-", Path(model.rstrip("/")).name).strip("-.") or "model"
-    return f"{base}-{method}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}"
+    """A readable, sortable name such as `Qwen2.5-0.5B-lora-20250101-120000` (the model's part shortened so the
+    name fits MAX_RUN_NAME)."""
+    stamp = f"-{method}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}"
+    base = re.sub(r"[^\w.-]+", "-", Path(model.rstrip("/")).name).strip("-._")
+    if not (base[:1].isascii() and base[:1].isalnum()):  # empty, or `été-7b`: the name must start with one
+        base = f"model-{base}".rstrip("-")
+    base = base[: MAX_RUN_NAME - len(stamp)].rstrip("-.")
+    return f"{base}{stamp}"
 
 
 def create_run_dir(root: Path, name: str, exact: bool) -> RunPaths:
-    """Make a new, empty run directory. With `exact`, an existing name is an error; else `-2`, `-3`... is added."""
-    root.mkdir(parents=True, exist_ok=True)
+    """Make a new, empty, private run directory (see PRIVATE_DIR_MODE). With `exact`, an existing name is an
+    error; else `-2`, `-3`... is added. A runs root that cannot hold it is a UserError saying where and why."""
+    check_run_name(name)
+    _make_runs_root(root)
     for attempt in range(1, 1000):
         candidate = root / (name if attempt == 1 else f"{name}-{attempt}")
         try:
-            candidate.mkdir()
+            candidate.mkdir(mode=PRIVATE_DIR_MODE)
         except FileExistsError:
             if exact:
                 raise UserError(
@@ -118,16 +154,64 @@ def create_run_dir(root: Path, name: str, exact: bool) -> RunPaths:
                     "or set output.run_name to a new name"
                 ) from None
             continue
+        except OSError as exc:
+            raise _root_error(root, exc) from None
+        make_private(candidate)
         return RunPaths(candidate)
     raise UserError(f"{root} already holds runs named {name}-2 to {name}-999; pick another output.run_name")
+
+
+PRIVATE_DIR_MODE = 0o700
+"""File-mode policy: a run directory is private to its owner (0700) and that one gate covers everything in it.
+Its config names private model and data paths, its events the machine and the library versions, its adapter is
+the user's work. The files inside keep the modes their writers give (the umask's, or 0600 where a library
+writes through a temp file): in a 0700 folder a file's own bits grant nobody else anything, and the gate holds
+for files that torch, safetensors and tokenizers write, which no code of ours could chmod one by one. Sharing a
+run is one command on one folder (chmod, or a copy). The runs root keeps the umask's mode: it only lists names."""
+
+
+def make_private(folder: Path) -> None:
+    """Apply the policy to a run directory (a new one, or an older one made before it, on resume)."""
+    with contextlib.suppress(OSError):  # not ours (a shared runs root): leave it as it is
+        os.chmod(folder, PRIVATE_DIR_MODE)
+
+
+def _make_runs_root(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _root_error(root, exc) from None
+    if not root.is_dir():
+        raise _root_error(root, NotADirectoryError(20, "Not a directory"))
+
+
+def _root_error(root: Path, exc: OSError) -> UserError:
+    """What went wrong making a run directory in `root`, and what to do."""
+    where = f"the runs folder {root}"
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        return UserError(f"{where} (or a folder above it) is a file, not a folder", _ELSEWHERE)
+    if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        return UserError(f"cannot create a run in {where}: {exc.strerror or exc}", f"make it writable, or {_ELSEWHERE}")
+    return UserError(f"cannot create a run in {where}: {exc.strerror or exc}", _ELSEWHERE)
+
+
+_ELSEWHERE = f"choose another one with --runs-dir DIR, ${RUNS_DIR_ENV} or output.runs_root"
 
 
 def find_run(name_or_path: str, root: Path) -> RunPaths:
     """A run by its name under `root`, or by the path of its directory."""
     for candidate in (Path(name_or_path).expanduser(), root / name_or_path):
-        if (candidate / "config.yaml").is_file():
-            return RunPaths(candidate.resolve())
+        try:  # a run whose config is damaged is still found: what it is, `runs`, `resume` and `attach` say
+            if any((candidate / name).is_file() for name in ("config.yaml", "events.jsonl")):
+                return RunPaths(candidate.resolve())
+        except (OSError, ValueError):  # a folder we may not enter, a name the file system refuses (too long, NUL)
+            continue
     raise UserError(
-        f"no run named {name_or_path} in {root}: `ftwizard runs` lists them "
+        f"no run named {_shown(name_or_path)} in {root}: `ftwizard runs` lists them "
         f"(another runs folder: --runs-dir DIR or ${RUNS_DIR_ENV})"
     )
+
+
+def _shown(name: str) -> str:
+    """A name typed by someone, as a message shows it: cut to MAX_RUN_NAME, control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name[:MAX_RUN_NAME])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuiapp.core.runs.event_fields import field_checks, free_form
 from tuiapp.core.runs.events import EVENT_TYPES, Event, parse_event
 from tuiapp.core.runs.follow import EventFollower
 
@@ -34,8 +35,13 @@ def parse_any_event(data: Any) -> AnyEvent | None:
     if not isinstance(kind, str) or not kind or kind in EVENT_TYPES:  # a known kind that is malformed
         return None
     stamp = data.get("time")
-    when = float(stamp) if isinstance(stamp, int | float) and not isinstance(stamp, bool) else 0.0
-    return OtherEvent(kind, when, {k: v for k, v in data.items() if k not in ("event", "time")})
+    rest = {k: v for k, v in data.items() if k not in ("event", "time")}
+    if not free_form(kind) or not free_form(rest):  # bounded and printable, as every known kind's fields are
+        return None
+    return OtherEvent(kind, float(stamp) if _TIME_CHECK(stamp) else 0.0, rest)
+
+
+_TIME_CHECK = field_checks(Event)["time"]
 
 
 class LenientFollower(EventFollower):

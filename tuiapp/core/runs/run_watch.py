@@ -8,7 +8,7 @@ a second. Once the worker is gone, one last read picks up what it wrote before e
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.runs.other_events import AnyEvent, LenientFollower
@@ -37,6 +37,16 @@ class RunWatch:
         self._checked_at = now
         status = read_status(self.paths.status)
         self.alive = None if status is None else is_alive(status)
+
+    def replay(self) -> Iterator[AnyEvent]:
+        """The events written so far, one at a time (a dashboard folds them: a 1 GB history is never held
+        whole); afterwards `read` goes on from where this stopped."""
+        self._check_alive()
+        try:
+            yield from self.follower.stream()
+        except OSError as exc:
+            self.follower.problem = f"cannot read {self.paths.events}: {exc.strerror or exc}"
+        self.over = self.alive is False
 
     def read(self) -> list[AnyEvent]:
         """New complete events. Liveness is checked first, so the events of a worker that just exited

@@ -2,8 +2,8 @@
 
 A run is `running` while its worker lives, `completed` / `failed` / `stopped` by the last final event
 written since the last launch, and `died` when the worker is gone without writing one (SIGKILL, OOM
-killer, power loss). The pid is checked together with the process's start time, so a reused pid never
-makes a dead run look alive.
+killer, power loss); `damaged` when its files cannot be read (see listing). The pid is checked together
+with the process's start time, so a reused pid never makes a dead run look alive.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import Literal
 
 import psutil
 
+from tuiapp.core.runs.event_fields import field_checks
 from tuiapp.core.runs.events import FINAL_KINDS, Event
 
-RunState = Literal["created", "running", "completed", "failed", "stopped", "died"]
+RunState = Literal["created", "running", "completed", "failed", "stopped", "died", "damaged"]
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,36 @@ def write_status(path: Path, pid: int, launched_at: float | None = None) -> Work
 
 def read_status(path: Path) -> WorkerStatus | None:
     """The status file's content, or None when it is missing or unreadable."""
+    return read_status_checked(path)[0]
+
+
+def read_status_checked(path: Path) -> tuple[WorkerStatus | None, str | None]:
+    """The status file's content and, when it exists but cannot be used, why (torn, mistyped, unreadable)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return WorkerStatus(int(data["pid"]), data.get("pid_started"), float(data["launched_at"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_STATUS_BYTES + 1)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"{path.name} cannot be read: {exc.strerror or exc}"
+    try:
+        data = json.loads(raw) if len(raw) <= MAX_STATUS_BYTES else None
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        return None, f"{path.name} is not the JSON object a worker writes (cut short, or edited)"
+    pid, started, launched = data.get("pid"), data.get("pid_started"), data.get("launched_at")
+    if not (_pid_ok(pid) and _TIME(launched) and (started is None or _TIME(started))):
+        return None, f"{path.name} holds a pid or a time out of range"
+    return WorkerStatus(pid, None if started is None else float(started), float(launched)), None
+
+
+MAX_STATUS_BYTES = 4096
+_TIME = field_checks(Event)["time"]
+
+
+def _pid_ok(value: object) -> bool:
+    return type(value) is int and 0 < value < 2**31
 
 
 def is_alive(status: WorkerStatus) -> bool:

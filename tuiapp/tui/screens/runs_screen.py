@@ -29,7 +29,7 @@ from tuiapp.tui.screens.confirm_screen import ConfirmScreen
 from tuiapp.tui.screens.step_screen import StepScreen
 
 REFRESH_S = 2.0
-RESUMABLE = ("stopped", "died", "failed")
+RESUMABLE = ("stopped", "died", "failed", "damaged")
 STATE_STYLES = {
     "running": "bold green",
     "completed": "green",
@@ -37,6 +37,7 @@ STATE_STYLES = {
     "failed": "bold red",
     "died": "bold red",
     "created": "dim",
+    "damaged": "bold magenta",
 }
 FAILURE_CHARS = 160  # of a failure's message in the detail lines (the dashboard shows all of it)
 COLUMNS = (("run", None), ("state", 9), ("step", 9), ("loss", 6), ("eval", 6), ("started", 11))
@@ -68,6 +69,8 @@ def run_detail(run: RunSummary) -> str:
     elif run.state == "failed":
         failure = escape((run.failure or "see worker.log")[:FAILURE_CHARS])
         lines.append(f"[red]failed[/]: {failure} · r resumes ({checkpoint})")
+    elif run.state == "damaged":  # resume says whether it can go on (a torn status file does not stop it)
+        lines.append(f"[magenta]damaged[/]: {escape((run.damaged or '')[:FAILURE_CHARS])} · r tries to resume")
     elif run.state in RESUMABLE:
         lines.append(f"[yellow]{run.state}[/] · r resumes ({checkpoint})")
     else:
@@ -156,6 +159,9 @@ class RunsScreen(StepScreen[None]):
             runs = list_runs(self.root)
         except OSError as exc:  # a run folder removed mid-read, or no permission
             self.post_message(self.Listed([], f"cannot read {self.root}: {exc.strerror or exc}"))
+            return
+        except UserError as exc:  # the runs folder is a file, or unreadable
+            self.post_message(self.Listed([], str(exc)))
             return
         self.post_message(self.Listed(runs))
 

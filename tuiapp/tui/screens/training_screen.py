@@ -143,7 +143,7 @@ class TrainingScreen(RunControls, StepScreen[None]):
         worker = get_current_worker()
         watch = RunWatch(self.paths)
         state = DashboardState(self.paths.name)
-        state.apply(watch.read())
+        state.apply(watch.replay())  # one event at a time: a long history is folded, never held whole
         state.alive = watch.alive
         self.post_message(self.Replayed(state))
         while not worker.is_cancelled:
