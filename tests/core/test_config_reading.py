@@ -10,7 +10,7 @@ import threading
 import pytest
 import yaml
 
-from tuiapp.core.config import ConfigError, load_config, loads_config, validate_config, with_changes
+from tuiapp.core.config import ConfigError, load_config, loads_config, validate_config, with_changes, yaml_reader
 from tuiapp.core.config.errors import MAX_PROBLEM_CHARS, short_value
 from tuiapp.core.config.yaml_reader import MAX_CONFIG_BYTES, parse_config_yaml
 
@@ -170,8 +170,17 @@ def test_twenty_thousand_unknown_keys_show_the_first_fifty_and_count_the_rest() 
         "",
     ],
 )
-def test_the_one_pass_reader_reads_what_yaml_safe_load_reads(text: str) -> None:
+@pytest.mark.parametrize("loader", ["libyaml", "pure Python"])
+def test_the_one_pass_reader_reads_what_yaml_safe_load_reads(text: str, loader: str, monkeypatch) -> None:
+    if loader == "pure Python":  # where libyaml is missing
+        monkeypatch.setattr(yaml_reader, "_LOADER", yaml.SafeLoader)
     assert parse_config_yaml(text, "cfg.yaml").data == yaml.safe_load(text)
+
+
+def test_the_pure_python_parser_refuses_deep_nesting_at_our_cap_too(monkeypatch) -> None:
+    monkeypatch.setattr(yaml_reader, "_LOADER", yaml.SafeLoader)
+    found = problems(MODEL + "x: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert found == [f"cfg.yaml:2: {yaml_reader._TOO_DEEP}"]
 
 
 def test_keys_are_read_as_the_text_written() -> None:
