@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuiapp.core.data.chat_templates import standard_template
 from tuiapp.core.data.records import DataError
+from tuiapp.core.data.shorten import shorten
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -100,7 +101,7 @@ def template_problems(tokenizer: PreTrainedTokenizerBase) -> list[str]:
         full = tokenizer.apply_chat_template(PROBE, tokenize=False)
         prompt = tokenizer.apply_chat_template(PROBE[:-1], tokenize=False, add_generation_prompt=True)
     except Exception as exc:  # a template is user code: any Jinja error lands here
-        return [f"the chat template fails on a plain conversation: {exc}"]
+        return [f"the chat template fails on a plain conversation: {shorten(str(exc), 300)}"]
     if not full.startswith(prompt):
         problems.append(
             "the template does not round-trip: the prompt rendered with add_generation_prompt is not a prefix "
@@ -189,7 +190,7 @@ def _render(tokenizer: PreTrainedTokenizerBase, messages: list[dict], **kwargs: 
     try:
         return tokenizer.apply_chat_template(messages, tokenize=False, **kwargs)
     except Exception as exc:  # Jinja errors, raise_exception() in templates: the template's own message
-        raise DataError(f"the chat template cannot render this row: {exc}") from None
+        raise DataError(f"the chat template cannot render this row: {shorten(str(exc), 300)}") from None
 
 
 def _assistant_spans(tokenizer: PreTrainedTokenizerBase, messages: list[dict], text: str) -> list[tuple[int, int]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tuiapp.core.data.inspect_request import InspectRequest
 from tuiapp.core.data.records import DataError, ReadReport, Record
+from tuiapp.core.data.shorten import shorten
 from tuiapp.core.data.token_stats import TokenStats
 from tuiapp.core.user_error import UserError
 
@@ -75,7 +76,7 @@ def _load_tokenizer(request: InspectRequest) -> Any:
     try:
         return AutoTokenizer.from_pretrained(request.model, trust_remote_code=request.trust_remote_code)
     except Exception as exc:  # OSError, gated repos, offline, bad files: all mean "no tokenizer here"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = shorten(str(exc).strip().splitlines()[0], 300) if str(exc).strip() else type(exc).__name__
         raise DataError(
             f"could not load the tokenizer of {request.model!r} ({first}); token counts below are estimates "
             "(4 characters per token). Pass a local model folder, or connect and set HF_TOKEN for a gated model"
@@ -189,7 +190,7 @@ def main() -> int:
         emit({"event": "error", "message": str(exc)})
         return 2
     except Exception as exc:  # the child answers in JSON whatever breaks
-        emit({"event": "error", "message": f"the inspection failed ({type(exc).__name__}): {exc}"})
+        emit({"event": "error", "message": f"the inspection failed ({type(exc).__name__}): {shorten(str(exc), 500)}"})
         return 1
     emit({"event": "done"})
     return 0

@@ -7,6 +7,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from tuiapp.core.data.records import DataError
+from tuiapp.core.data.shorten import shorten
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -18,7 +19,7 @@ def _render(tokenizer: PreTrainedTokenizerBase, messages: list[dict], generation
     try:
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
     except Exception as exc:  # a template is user code: Jinja errors and raise_exception() land here
-        raise DataError(f"the chat template cannot render a row: {exc}") from None
+        raise DataError(f"the chat template cannot render a row: {shorten(str(exc), 300)}") from None
 
 
 def row_texts(tokenizer: PreTrainedTokenizerBase, row: dict[str, Any]) -> list[str]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuiapp.core.data.clean import Duplicates, eval_count
 from tuiapp.core.data.records import DataError, ReadReport, Record, SkippedRow
+from tuiapp.core.data.shorten import shorten
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -24,7 +25,7 @@ FEATURE_SAMPLE = 1000  # rows a large source's columns and their types are taken
 
 
 def _hub_error(dataset_id: str, exc: Exception) -> DataError:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = shorten(str(exc).strip().splitlines()[0], 300) if str(exc).strip() else type(exc).__name__
     name = type(exc).__name__
     if "NotFound" in name or "doesn't exist" in text or "not found" in text.lower():
         return DataError(
