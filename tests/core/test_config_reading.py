@@ -5,6 +5,7 @@ mistake comes in one report at its own line, and no message echoes a token or gr
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 
 import pytest
@@ -299,3 +300,9 @@ def test_every_way_of_building_a_config_refuses_a_token() -> None:
         with_changes(config, {"model.revision": TOKEN})
     with pytest.raises(ConfigError, match=r"dataset\.source holds what looks like a Hugging Face token"):
         validate_config({"model": {"name_or_path": "m"}, "dataset": {"source": f"https://x/?t={TOKEN}"}})
+
+
+def test_a_config_error_reads_the_same_after_crossing_a_process_boundary() -> None:
+    error = ConfigError([f"cfg.yaml:{i}: p{i}" for i in range(60)], "cfg.yaml")
+    again = pickle.loads(pickle.dumps(error))
+    assert (again.problems, again.more, str(again)) == (error.problems, 10, str(error))

@@ -40,7 +40,9 @@ class ConfigError(UserError):
     """One or more problems in a config; `problems` holds one readable line each (the first MAX_SHOWN),
     `more` counts those left out."""
 
-    def __init__(self, problems: list[str], source: str | None = None, more: int = 0) -> None:
+    def __init__(self, problems: list[str] | str, source: str | None = None, more: int = 0) -> None:
+        if isinstance(problems, str):  # one problem
+            problems = [problems]
         self.problems = [redact(_cut(problem, MAX_PROBLEM_CHARS)) for problem in problems[:MAX_SHOWN]]
         self.more = more + max(0, len(problems) - MAX_SHOWN)
         self.source = source
@@ -50,6 +52,10 @@ class ConfigError(UserError):
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
         tail = f"\n  ... and {self.more} more" if self.more else ""
         super().__init__(f"{total} problem(s){where}{shown}:\n{lines}{tail}")
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[list[str], str | None, int]]:
+        """Pickled (to cross a process boundary) as its problems, so it reads the same on the other side."""
+        return type(self), (self.problems, self.source, self.more)
 
 
 def dotted(loc: Iterable[Any]) -> str:
