@@ -198,3 +198,15 @@ def test_the_reachability_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "cannot be looked up" in (hub_unreachable_reason("https://no-such-host.invalid") or "")
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")  # only the proxy knows: let the library ask
     assert hub_unreachable_reason("https://no-such-host.invalid") is None
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["x" * 5000, "./" + "x" * 5000, "org/na\0me", "a" * 300 + "/" + "b" * 300],
+    ids=["5000", "path-5000", "nul", "long-id"],
+)
+def test_a_reference_the_file_system_cannot_look_up_is_refused_in_a_short_message(reference: str) -> None:
+    with pytest.raises(ModelResolveError) as caught:
+        resolve_model(reference)
+    message = str(caught.value)
+    assert len(message) < 600 and reference[:30].replace("\0", "") in message.replace("\\x00", "")

@@ -69,7 +69,7 @@ def resolve_model(name_or_path: str, revision: str | None = None, token: str | N
             "give a model: a Hugging Face id (Qwen/Qwen2.5-7B-Instruct), a local folder, or a catalogue name"
         )
     path = Path(query).expanduser()
-    if path.is_dir() or (path.is_file() and path.name == "config.json"):
+    if _is_model_path(path):
         return _from_folder(path)
     check_not_missing_folder(query)
     entry = find_in_catalog(query)
@@ -86,14 +86,27 @@ def resolve_model(name_or_path: str, revision: str | None = None, token: str | N
 
 def check_not_missing_folder(query: str) -> None:
     """Refuse a reference written as a path (./, /, ~, or two slashes) when no such folder exists."""
-    path = Path(query).expanduser()
-    if path.is_dir() or (path.is_file() and path.name == "config.json"):
+    if _is_model_path(Path(query).expanduser()):
         return
     if query.startswith((".", "/", "~")) or query.count("/") > 1:
         raise ModelResolveError(
-            f"{query}: no such folder. Give the folder that holds the model's config.json "
+            f"{_shown(query)}: no such folder. Give the folder that holds the model's config.json "
             "(the one save_pretrained wrote), or a Hugging Face id such as Qwen/Qwen2.5-7B-Instruct"
         )
+
+
+def _is_model_path(path: Path) -> bool:
+    """A folder, or a config.json itself; False for what the file system cannot even look up (a name past
+    its length limit, a NUL byte): such a reference is then read as an id and refused as one."""
+    try:
+        return path.is_dir() or (path.is_file() and path.name == "config.json")
+    except (OSError, ValueError):
+        return False
+
+
+def _shown(reference: str, limit: int = 120) -> str:
+    """A reference as messages quote it: cut after `limit` characters, saying how long it was."""
+    return reference if len(reference) <= limit else f"{reference[:limit]}… ({len(reference):,} characters)"
 
 
 def _from_folder(path: Path) -> ResolvedModel:
@@ -169,7 +182,7 @@ def _check_repo_id(repo_id: str) -> None:
         validate_repo_id(repo_id)
     except HFValidationError as exc:
         raise ModelResolveError(
-            f"{repo_id!r} is not a folder, a catalogue name or a Hugging Face id (owner/name, letters, "
+            f"{_shown(repo_id)!r} is not a folder, a catalogue name or a Hugging Face id (owner/name, letters, "
             f"digits, '-', '_' and '.').{_suggest(repo_id)}"
         ) from exc
 
