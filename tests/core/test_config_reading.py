@@ -306,3 +306,14 @@ def test_a_config_error_reads_the_same_after_crossing_a_process_boundary() -> No
     error = ConfigError([f"cfg.yaml:{i}: p{i}" for i in range(60)], "cfg.yaml")
     again = pickle.loads(pickle.dumps(error))
     assert (again.problems, again.more, str(again)) == (error.problems, 10, str(error))
+
+
+def test_a_sections_own_rule_is_at_the_first_key_it_names_with_both_lines() -> None:
+    """A rule a section checks itself (TrainingSection: eval_steps past max_steps) is located by the keys its
+    message names, not at the section's line."""
+    text = MODEL + "training:\n  eval_steps: 50\n  max_steps: 10\ndataset:\n  source: d.jsonl\n  eval_size: 2.5\n"
+    assert problems(text) == [
+        "cfg.yaml:3: training.eval_steps (50) is larger than training.max_steps (10): no evaluation would run; "
+        "lower eval_steps (training.eval_steps on line 3, training.max_steps on line 4)",
+        "cfg.yaml:7: dataset.eval_size must be a fraction below 1 or a whole number of rows",
+    ]

@@ -129,14 +129,34 @@ def _locate_rule(problem: CrossFieldProblem, lines: KeyLines | None) -> Located:
     return Located(line, lambda: text)
 
 
+def _keys_named(section: str, message: str) -> tuple[str, ...]:
+    """The `section.field` keys a section's own rule names in its message, in the order it names them."""
+    cls = section_class((section,))
+    named = [(message.find(f"{section}.{name}"), f"{section}.{name}") for name in (cls.model_fields if cls else ())]
+    return tuple(key for at, key in sorted(named) if at >= 0 and _whole_word(message, at + len(key)))
+
+
+def _whole_word(message: str, end: int) -> bool:
+    return end == len(message) or not (message[end].isalnum() or message[end] == "_")
+
+
+def _locate_field_error(error: dict[str, Any], lines: KeyLines | None) -> Located:
+    """A field error at its key's line; a section's own rule over its keys (a model validator in a section
+    file) at the first key its message names, naming each key's line as a cross-field rule does."""
+    loc = error["loc"]
+    if error["type"] == "value_error" and len(loc) == 1 and lines:
+        message = describe(error, known_fields)
+        keys = _keys_named(str(loc[0]), message)
+        if keys:
+            return _locate_rule(CrossFieldProblem(message, keys), lines)
+    return Located(line_of(lines, loc) if lines else None, lambda: describe(error, known_fields))
+
+
 def _problems(exc: ValidationError, data: dict[str, Any], lines: KeyLines | None) -> list[Located]:
     errors = exc.errors()
     broken_rules = [e["ctx"]["error"] for e in errors if isinstance(e.get("ctx", {}).get("error"), CrossFieldError)]
     fields = _one_per_mistake([e for e in errors if not isinstance(e.get("ctx", {}).get("error"), CrossFieldError)])
-    located = [
-        Located(line_of(lines, error["loc"]) if lines else None, lambda error=error: describe(error, known_fields))
-        for error in fields
-    ]
+    located = [_locate_field_error(error, lines) for error in fields]
     rules = broken_rules[0].problems if broken_rules else cross_field_problems(validated_values(data, fields))
     return located + [_locate_rule(problem, lines) for problem in rules]
 
