@@ -5,6 +5,8 @@ renames of missing columns, Hub-only settings on a local file, and rows skipped 
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -150,3 +152,47 @@ def test_a_preview_of_a_row_with_many_columns_stays_small(tmp_path: Path) -> Non
     assert len(json.dumps(events["read"])) < 20_000
     assert len(json.dumps(events["rows"])) < 20_000
     assert len(json.dumps(events["detected"])) < 50_000
+
+
+def notes_of(events_list: list[dict[str, Any]]) -> list[str]:
+    return [event["message"] for event in events_list if event["event"] == "note"]
+
+
+def all_events(request: InspectRequest) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    inspect_dataset(request, seen.append)
+    return seen
+
+
+def test_columns_training_leaves_out_are_named(tmp_path: Path) -> None:
+    source = tmp_path / "rows.jsonl"
+    source.write_text('{"instruction": "i", "output": "o", "category": "c", "inptu": "typo"}\n', encoding="utf-8")
+    notes = notes_of(all_events(InspectRequest(source=str(source))))
+    assert any("2 column(s) left out of training (not read): `category`, `inptu`" in note for note in notes), notes
+
+
+def test_grpo_columns_under_trl_names_are_named(tmp_path: Path) -> None:
+    source = tmp_path / "rows.jsonl"
+    source.write_text('{"prompt": "p", "answer": "4", "completions": "x"}\n', encoding="utf-8")
+    notes = notes_of(all_events(InspectRequest(source=str(source))))
+    assert any("1 column(s) left out of training (TRL passes" in note and "`completions`" in note for note in notes)
+    assert not any("`answer`" in note for note in notes)  # reward functions get it
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_training_on_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "rows.jsonl"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(outcome, lambda: build(fifo)), daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "building the training set blocked on the FIFO"
+    assert isinstance(outcome[0], DataError) and "is a FIFO (named pipe), not a file" in str(outcome[0])
+
+
+def _capture(outcome: list[BaseException], call: Any) -> None:
+    try:
+        call()
+    except BaseException as exc:  # handed to the test
+        outcome.append(exc)

@@ -117,6 +117,7 @@ def inspect_dataset(request: InspectRequest, emit: Emit) -> None:
     emit({"event": "detected", "format": fmt, "task": task, "detection": detection.to_json()})
     if request.task is None and task != "sft":
         emit({"event": "note", "message": f"{fmt} data: counted for task {task}; pass --task to choose another"})
+    _note_unused(detection.columns, fmt, task, emit)
     cleaned = clean_rows(
         convert_records(records, fmt, task, request.columns),
         dedupe=request.dedupe,
@@ -134,6 +135,23 @@ def inspect_dataset(request: InspectRequest, emit: Emit) -> None:
         emit({"event": "note", "message": note})
     stats = TokenStats.of(lengths, request.max_length, request.micro_batch, request.grad_accum)
     emit({"event": "stats", "approximate": tokenizer is None, "lengths": lengths, **stats.to_json()})
+
+
+def _note_unused(columns: list[str], fmt: str, task: str, emit: Emit) -> None:
+    """Say which columns training leaves out, so a misnamed one is not dropped without a word."""
+    from tuiapp.core.data.convert import unused_columns
+    from tuiapp.core.data.shorten import name_list
+
+    unused = unused_columns(columns, fmt, task)
+    if unused:
+        why = "TRL passes reward functions its own values under these names" if task == "grpo" else "not read"
+        emit(
+            {
+                "event": "note",
+                "message": f"{len(unused):,} column(s) left out of training ({why}): {name_list(unused)}; "
+                "if one holds what training needs, rename it with --map name=expected",
+            }
+        )
 
 
 def _tokenizer_or_none(request: InspectRequest) -> tuple[Any, str | None]:

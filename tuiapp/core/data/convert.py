@@ -265,3 +265,24 @@ def convert_records(
             continue
         for row in rows:
             yield Record(row, record.where)
+
+
+# The source columns each format's conversion reads (GRPO reads every column not in GRPO_RESERVED as well).
+READ_COLUMNS: dict[str, frozenset[str]] = {
+    "messages": frozenset({"messages", "tools"}),
+    "sharegpt": frozenset({"conversations"}),
+    "alpaca": frozenset({"instruction", "input", "output", "system"}),
+    "prompt_completion": frozenset({"prompt", "completion"}),
+    "text": frozenset({"text"}),
+    "preference": frozenset({"prompt", "chosen", "rejected"}),
+    "kto": frozenset({"prompt", "completion", "label"}),
+    "prompt_only": frozenset({"prompt"}),
+}
+
+
+def unused_columns(columns: Iterable[str], fmt: str, task: str) -> list[str]:
+    """The columns (after renames) that training on `fmt` rows for `task` leaves out, in their order."""
+    used = READ_COLUMNS.get(fmt, frozenset())
+    if task == "grpo":  # the others go to the reward functions
+        return [c for c in columns if c in GRPO_RESERVED and c not in used | {"completion", "messages"}]
+    return [c for c in columns if c not in used]
