@@ -164,7 +164,8 @@ def _let_it_exit(process: subprocess.Popen[bytes] | None) -> None:
 
 
 def follow_run(paths: RunPaths, follower: EventFollower, process: subprocess.Popen[bytes] | None = None) -> int:
-    """Print progress until the worker ends: 0 completed, 1 failed / stopped / died, 130 stopped by Ctrl-C."""
+    """Print progress until the worker ends: 0 completed, 2 failed for a full disk, 1 failed otherwise / stopped /
+    died, 130 stopped by Ctrl-C."""
     from tuiapp.core.runs.launcher import stop_run
 
     printer = ProgressPrinter(paths, sys.stdout, sys.stdout.isatty())
@@ -180,6 +181,8 @@ def follow_run(paths: RunPaths, follower: EventFollower, process: subprocess.Pop
                     _let_it_exit(process)
                     if isinstance(event, Completed):
                         return 0
+                    if isinstance(event, Failed) and event.reason == "disk_full":  # the user's to fix, as bad input
+                        return 2
                     return 130 if interrupted and isinstance(event, Stopped) else 1
             if exited:
                 print(f"\nftwizard: the worker ended without a final event (died); log: {paths.log}", file=sys.stderr)

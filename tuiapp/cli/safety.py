@@ -41,7 +41,15 @@ def _explained(command: Callable[[], int]) -> int:
         return 130
     except Exception as exc:  # the last line of defence: one line here, the traceback in a file
         from tuiapp.core.crash_log import one_line
+        from tuiapp.core.runs.failure import disk_full_errno, disk_full_words, written_path
 
+        if (number := disk_full_errno(exc)) is not None:  # a full disk is the user's to fix, as bad input is
+            print(
+                f"ftwizard: {disk_full_words(number)}: could not write {written_path(exc) or 'a file'}; free some "
+                "space and retry",
+                file=sys.stderr,
+            )
+            return 2
         print(one_line(exc), file=sys.stderr)
         return 1
 

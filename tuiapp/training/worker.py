@@ -10,6 +10,7 @@ GPU out-of-memory first restarts from there with lighter settings (`oom_recovery
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -70,12 +71,19 @@ def _record_pid(paths: RunPaths) -> None:
         write_status(paths.status, os.getpid())
 
 
-def _failed(exc: BaseException) -> Failed:
-    """The failed event for an exception; the full traceback goes to the worker's log."""
-    traceback.print_exc()
+def _failed(exc: BaseException, paths: RunPaths) -> Failed:
+    """The failed event for an exception; the full traceback goes to the worker's log. A full disk is told with
+    its path, the step reached and the checkpoints still intact (`disk_full`)."""
     why = classify_failure(exc)
     message = why.message or str(exc) or f"{type(exc).__name__} (no message)"
-    return Failed(reason=why.reason, message=message, hint=why.hint, traceback_tail=traceback_tail(exc))
+    failed = Failed(reason=why.reason, message=message, hint=why.hint, traceback_tail=traceback_tail(exc))
+    if why.reason == "disk_full":  # first: it removes the checkpoint cut short, giving its space back
+        from tuiapp.training.disk_full import disk_full_failure
+
+        failed = disk_full_failure(exc, paths, failed)
+    with contextlib.suppress(OSError):  # the log may be on the disk that is full
+        traceback.print_exception(exc)
+    return failed
 
 
 def _checkpoint_step(checkpoint: Path | None) -> int:
@@ -113,7 +121,7 @@ def run(paths: RunPaths, stop: threading.Event, writer: EventWriter) -> Event:
         checkpoint = paths.last_checkpoint()
         return Stopped(step=_checkpoint_step(checkpoint), checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as exc:  # a failed event must be written whatever broke
-        return _failed(exc)
+        return _failed(exc, paths)
 
 
 if __name__ == "__main__":

@@ -14,3 +14,11 @@ class DebugSection(Section):
     inject_oom_times: int = Field(default=1, **within("debug.inject_oom_times"))
     """For tests only: how many training attempts the injected error hits (each automatic recovery uses
     one up), so a test can exhaust training.oom_retries."""
+
+    inject_disk_full_at_step: int | None = Field(default=None, **within("debug.inject_oom_at_step"))  # a step too
+    """For tests only: fail the first save made at optimizer step N (past training.max_steps: the final save)
+    with OSError ENOSPC, as a full disk would, once its folder exists. Leave empty."""
+
+    inject_kill_in_save_at_step: int | None = Field(default=None, **within("debug.inject_oom_at_step"))
+    """For tests only: SIGKILL the worker partway through the first save made at optimizer step N (past
+    training.max_steps: the final save): the adapter is written, the rest of the save is not. Leave empty."""

@@ -6,11 +6,27 @@ its class name, the same way in the worker and in tests.
 
 from __future__ import annotations
 
+import errno
 import os
 import traceback
 from dataclasses import dataclass
 
 TRACEBACK_LINES = 20
+DISK_FULL_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up"}
+FILE_LIMIT_ERRNO = errno.EFBIG  # `ulimit -f` or a filesystem's largest file
+# What the libraries say when they lose the errno: safetensors (Rust's io::Error), torch.save's C++ writer.
+DISK_FULL_WORDS = {
+    "no space left on device": errno.ENOSPC,
+    "os error 28": errno.ENOSPC,
+    "kind: storagefull": errno.ENOSPC,
+    "disk quota exceeded": errno.EDQUOT,
+    "os error 122": errno.EDQUOT,
+    "kind: quotaexceeded": errno.EDQUOT,
+    "file too large": errno.EFBIG,
+    "os error 27": errno.EFBIG,
+    "kind: filetoolarge": errno.EFBIG,
+    "pytorchstreamwriter failed writing file": 0,  # torch.save says only "file write failed"
+}
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 NOT_CACHED_ERRORS = {"LocalEntryNotFoundError", "OfflineModeIsEnabled"}
 NOT_CACHED_WORDS = (
@@ -71,6 +87,13 @@ def _classify(exc: BaseException) -> FailureReason:
     names = _type_names(exc)
     text = str(exc)
     lowered = text.lower()
+    if (number := disk_full_errno(exc)) is not None:  # before everything: a full disk is no bug of the config
+        return FailureReason(
+            "disk_full",
+            "free space on the disk holding the runs folder (or set output.runs_root to a larger one, or lower "
+            "training.save_total_limit), then `ftwizard resume RUN` continues from the last checkpoint",
+            f"{disk_full_words(number)}: {_first_words(text)}",
+        )
     if is_out_of_memory(exc):
         return FailureReason(
             "out_of_memory",
@@ -105,13 +128,52 @@ def _classify(exc: BaseException) -> FailureReason:
         )
     if "UserError" in names:
         return FailureReason("bad_input", "change the setting the message names")
-    return _other(names, text)
-
-
-def _other(names: set[str], text: str) -> FailureReason:
-    if "OSError" in names and "No space left" in text:
-        return FailureReason("disk_full", "free disk space in the runs folder, or lower training.save_total_limit")
     return FailureReason("error", "see worker.log in the run directory for the full traceback")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from or during (a library often wraps the OSError)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen) and len(seen) < 20:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def disk_full_errno(exc: BaseException) -> int | None:
+    """ENOSPC, EDQUOT or EFBIG when writing failed for want of space (or a file size limit), else None."""
+    for link in _chain(exc):
+        if isinstance(link, OSError) and (link.errno in DISK_FULL_ERRNOS or link.errno == FILE_LIMIT_ERRNO):
+            return link.errno
+    for link in _chain(exc):
+        lowered = str(link)[:2000].lower()
+        for words, number in DISK_FULL_WORDS.items():
+            if words in lowered:
+                return number
+        if "inline_container" in lowered and "unexpected pos" in lowered:  # torch.save's writer, cut short
+            return 0
+    return None
+
+
+def written_path(exc: BaseException) -> str | None:
+    """The file being written when it failed, when the exception names it."""
+    for link in _chain(exc):
+        if isinstance(link, OSError) and link.filename:
+            return os.fsdecode(link.filename)
+    return None
+
+
+def disk_full_words(number: int) -> str:
+    """`the disk is full`, `the disk quota is used up`, or what a file size limit means."""
+    if number == FILE_LIMIT_ERRNO:
+        return "a file size limit (`ulimit -f`) was reached"
+    return DISK_FULL_ERRNOS.get(number, "a file could not be written (the disk is full or a file size limit hit)")
+
+
+def _first_words(text: str, limit: int = 300) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "(no message)"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def traceback_tail(exc: BaseException, lines: int = TRACEBACK_LINES) -> list[str]:
