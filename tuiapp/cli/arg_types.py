@@ -71,3 +71,15 @@ def eval_size(text: str) -> float:
             f"up to {EVAL_ROWS_MAX:,}"
         )
     return value
+
+
+def gpu_name(text: str) -> str:
+    """A type for `--gpu`: a catalogue GPU's name or a memory size, checked at parse time so the message names
+    the option and the value as typed; the handler resolves the same text again."""
+    from tuiapp.core.hardware import UnknownGpuError, resolve_gpu
+
+    try:
+        resolve_gpu(text)
+    except UnknownGpuError as exc:
+        raise argparse.ArgumentTypeError(f"{_shown(text)!r}: {exc}") from None
+    return text

@@ -8,6 +8,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from tuiapp.cli.arg_types import gpu_name
+
 if TYPE_CHECKING:
     from tuiapp.core.config import FTConfig
     from tuiapp.core.preflight import Finding
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 def register(commands: Any) -> None:
     parser = commands.add_parser("check", help="validate a config file and check it against the GPU and the model")
     parser.add_argument("config", metavar="CONFIG.yaml", help="the config file to check")
-    parser.add_argument("--gpu", metavar="GPU", help='check against this GPU instead: "RTX 4090", 24GB')
+    parser.add_argument("--gpu", metavar="GPU", type=gpu_name, help='check against this GPU instead: "RTX 4090", 24GB')
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 

@@ -6,12 +6,15 @@ import argparse
 import json
 from typing import Any
 
+from tuiapp.cli.arg_types import gpu_name
 from tuiapp.core.units import GIB, gib, share
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("gpu", help="show the GPUs, RAM and disk (or a planned GPU)")
-    parser.add_argument("--gpu", metavar="GPU", help='plan for this GPU instead: "RTX 4090", "H100", 24GB')
+    parser.add_argument(
+        "--gpu", metavar="GPU", type=gpu_name, help='plan for this GPU instead: "RTX 4090", "H100", 24GB'
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--list", action="store_true", help="list the GPU catalogue")
     parser.set_defaults(handler=run)

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from tuiapp.cli.arg_types import config_number
+from tuiapp.cli.arg_types import config_number, gpu_name
 from tuiapp.core.config.choices import EFFECTIVE_BATCH_MAX, Framework, Method, Task, choices
 from tuiapp.core.units import GIB
 
@@ -15,7 +15,9 @@ def register(commands: Any) -> None:
     parser = commands.add_parser("plan", help="estimate peak memory per method and recommend one")
     parser.add_argument("--model", required=True, help="Hub id, local folder, or catalogue name")
     parser.add_argument("--revision", help="branch, tag or commit of the model repo")
-    parser.add_argument("--gpu", metavar="GPU", help='plan for this GPU instead of this machine\'s: "RTX 4090", 24GB')
+    parser.add_argument(
+        "--gpu", metavar="GPU", type=gpu_name, help='plan for this GPU instead of this machine\'s: "RTX 4090", 24GB'
+    )
     parser.add_argument("--task", default="sft", choices=choices(Task))
     parser.add_argument("--method", choices=choices(Method), help="only this method")
     parser.add_argument(

@@ -5,9 +5,9 @@ import re
 from pydantic import field_validator
 
 from tuiapp.core.config.base import Section
+from tuiapp.core.run_names import MAX_RUN_NAME, NAME_RULE, run_name_problem
 
-_RUN_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
-_HUB_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_HUB_REPO = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
 class OutputSection(Section):
@@ -21,8 +21,10 @@ class OutputSection(Section):
     @field_validator("run_name")
     @classmethod
     def _run_name_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _RUN_NAME.match(value):
-            raise ValueError("use letters, digits, '.', '_' and '-' for output.run_name (no slashes or spaces)")
+        problem = run_name_problem(value) if value is not None else None
+        if problem is not None:
+            fix = "shorten it, or leave it empty" if len(value) > MAX_RUN_NAME else NAME_RULE
+            raise ValueError(f"{problem}: {fix}")
         return value
 
     hub_repo: str | None = None
@@ -34,6 +36,6 @@ class OutputSection(Section):
     @field_validator("hub_repo")
     @classmethod
     def _hub_repo_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _HUB_REPO.match(value):
+        if value is not None and not _HUB_REPO.fullmatch(value):
             raise ValueError("write the Hub repo as user-or-org/name, e.g. alice/qwen-support-lora")
         return value

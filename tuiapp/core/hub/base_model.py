@@ -36,7 +36,7 @@ def hub_id_of(name_or_path: str) -> str | None:
     """The Hub id a model setting stands for: the id itself, or the one a cache snapshot folder belongs to
     (`.../models--org--name/snapshots/REV`); None for any other local folder."""
     if not is_local_path(name_or_path):
-        return name_or_path if _HUB_ID.match(name_or_path) else None
+        return name_or_path if _HUB_ID.fullmatch(name_or_path) else None
     path = Path(name_or_path)
     if path.parent.name == "snapshots":
         found = _CACHE_SNAPSHOT.search(path.parent.parent.name)

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuiapp.core.run_names import MAX_RUN_NAME, NAME_RULE, run_name_problem
 from tuiapp.core.runs.checkpoint_check import checkpoint_problem
 from tuiapp.core.user_error import UserError
 
@@ -102,29 +103,23 @@ def default_runs_root() -> Path:
 def resolve_runs_root(override: str | None = None, configured: str | None = None) -> Path:
     """The runs root: a command-line override, else the config's output.runs_root, else the default."""
     chosen = override or configured
+    if chosen and "\0" in chosen:  # the file system refuses it (ValueError from every os call)
+        raise UserError(
+            f"the runs folder {_shown(chosen)} holds a NUL character",
+            "give --runs-dir or output.runs_root a plain path",
+        )
     return Path(chosen).expanduser().resolve() if chosen else default_runs_root().resolve()
 
 
-MAX_RUN_NAME = 120  # characters (and twice that in UTF-8 bytes): with `-999`, well inside a file name's 255 bytes
-_RUN_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
-
-
 def check_run_name(name: str) -> str:
-    """The name, when it can name a run directory that every command reaches again (`resume NAME`, `stop NAME`):
-    letters, digits, `.`, `_` and `-`, starting with an ASCII letter or digit, at most MAX_RUN_NAME characters.
-    The whole name must match (a trailing newline does not slip past as it does past `^...$`)."""
-    if len(name) > MAX_RUN_NAME or len(name.encode("utf-8", "replace")) > 2 * MAX_RUN_NAME:
-        raise UserError(
-            f"the run name {name[:40]!r}… is {len(name)} characters long; a run name has at most {MAX_RUN_NAME}",
-            "set a shorter output.run_name, or leave it empty to have one made from the model and the time",
-        )
-    if not _RUN_NAME.fullmatch(name):
-        raise UserError(
-            f"the run name {name[:MAX_RUN_NAME]!r} cannot name a run folder",
-            "use letters, digits, '.', '_' and '-' for output.run_name, starting with a letter or digit "
-            "(no slashes, spaces or line breaks)",
-        )
-    return name
+    """The name, when it can name a run directory that every command reaches again (`resume NAME`, `stop NAME`);
+    the rule is tuiapp.core.run_names'."""
+    problem = run_name_problem(name)
+    if problem is None:
+        return name
+    if len(name) > MAX_RUN_NAME:
+        raise UserError(problem, "set a shorter output.run_name, or leave it empty to have one made from the model")
+    raise UserError(problem, NAME_RULE)
 
 
 def run_name_for(model: str, method: str, now: float | None = None) -> str:
@@ -200,7 +195,9 @@ _ELSEWHERE = f"choose another one with --runs-dir DIR, ${RUNS_DIR_ENV} or output
 
 def find_run(name_or_path: str, root: Path) -> RunPaths:
     """A run by its name under `root`, or by the path of its directory."""
-    for candidate in (Path(name_or_path).expanduser(), root / name_or_path):
+    # a path as typed (from the current folder), or a NAME in the root: `../x` never leaves the root that way
+    by_name = [root / name_or_path] if run_name_problem(name_or_path) is None else []
+    for candidate in (Path(name_or_path).expanduser(), *by_name):
         try:  # a run whose config is damaged is still found: what it is, `runs`, `resume` and `attach` say
             if any((candidate / name).is_file() for name in ("config.yaml", "events.jsonl")):
                 return RunPaths(candidate.resolve())

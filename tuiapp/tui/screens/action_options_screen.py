@@ -107,7 +107,7 @@ class ActionOptionsScreen(ModalScreen[dict[str, Any] | None]):
             quant = self.query_one("#option-quant", Select).value
             return {"quant": quant, "dtype": "bf16", "out": None, "llama_quantize": None}
         repo = self.query_one("#option-repo", Input).value.strip()
-        if not REPO_NAME.match(repo):
+        if not REPO_NAME.fullmatch(repo):
             self.query_one("#option-problem", Static).update(
                 "[red]type a repository name: letters, digits, - _ . (up to 96), optionally after your-name/[/]"
             )
