@@ -78,9 +78,7 @@ def in_process_inspector(request: InspectRequest, should_stop: Callable[[], bool
 
 
 def dataset_app() -> FTWizardApp:
-    return FTWizardApp(
-        hardware=ONE_GPU, resolve=catalogue_only, inspect=in_process_inspector, installed=WITH_UNSLOTH
-    )
+    return FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, inspect=in_process_inspector, installed=WITH_UNSLOTH)
 
 
 SAVED_SCENE_DIR = Path(tempfile.gettempdir()) / "ftwizard-scenes" / "saved"  # a fixed path, shown on screen
