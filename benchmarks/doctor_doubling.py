@@ -8,7 +8,7 @@ downloads), side by side in one run on
 - rows of C and 2C columns (JSON lines without a tokenizer: detection and the preview see every column).
 Each case is timed as the best of --repeat runs; the ratio should be about 2 (linear), well under 4.
 
-.venv/bin/python benchmarks/doctor_doubling.py [--rows 4000] [--tokens 20000] [--columns 20000] [--repeat 3]
+.venv/bin/python benchmarks/doctor_doubling.py [--rows 4000] [--tokens 40000] [--columns 20000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def doctor(source: Path, model: Path | None) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=4_000)
-    parser.add_argument("--tokens", type=int, default=20_000, help="about this many tokens in the long row")
+    parser.add_argument("--tokens", type=int, default=40_000, help="about this many tokens in the long row")
     parser.add_argument("--columns", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
