@@ -124,7 +124,7 @@ def test_the_token_is_written_nowhere(
     assert run("check", str(places["work"] / "saved.yaml")) in (0, 2)  # a CPU-only box may only warn or refuse
     assert run("runs", "--json") == 0
     assert run("merge", trained.name) == 0, said[-1]
-    assert run("gguf", trained.name, "--quant", "f16") == 0, said[-1]
+    # no GGUF here: it converts what merge wrote (scanned), and costs the suite ~50 s
     with pytest.MonkeyPatch.context() as mp:
         from huggingface_hub import constants
 
@@ -152,7 +152,7 @@ def test_the_token_is_written_nowhere(
     print("by place: " + ", ".join(f"{name} {scan(places[name])[0]}" for name in PLACES))
     assert not leaks, leaks
     assert files >= 30 and size > 1_000_000, "the scan saw too little to mean anything"
-    for expected in (trained.events, trained.config, trained.final, trained.merged, trained.gguf, crash_log):
+    for expected in (trained.events, trained.config, trained.final, trained.merged, crash_log):
         assert expected.exists() and expected.is_relative_to(places["root"])
 
 
