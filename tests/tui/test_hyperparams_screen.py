@@ -63,6 +63,11 @@ async def test_edits_update_batch_steps_and_memory_live(tmp_path, launched) -> N
         await set_field(pilot, screen, "training.micro_batch_size", "8")
         assert "Effective batch 64 = 8 × 8" in text(screen, "#hp-summary")
         after = text(screen, "#hp-memory")
+        for _ in range(50):  # the estimate follows the edit on a short timer: a loaded machine needs a moment
+            if after != before:
+                break
+            await pilot.pause(0.1)
+            after = text(screen, "#hp-memory")
         assert before != after
         peak = lambda line: float(line.split("GiB")[0].split()[-1].split("/")[0])  # noqa: E731
         assert peak(after) > peak(before)
