@@ -44,8 +44,10 @@ def test_help_says_what_base_means() -> None:
 def test_bad_settings_and_unknown_runs_are_refused_before_loading(tmp_path: Path, capsys) -> None:
     assert main(["chat", "nowhere", "--runs-dir", str(tmp_path), "--prompt", "hi"]) == 2
     assert "no run named nowhere" in capsys.readouterr().err
-    assert main(["chat", "nowhere", "--temperature", "3", "--prompt", "hi"]) == 2
-    assert "temperature 3.0 is out of bounds: give 0 to 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as parse_error:  # refused by the parser, with the usage line
+        main(["chat", "nowhere", "--temperature", "3", "--prompt", "hi"])
+    assert parse_error.value.code == 2
+    assert "argument --temperature: 3 is not a number from 0 to 2" in capsys.readouterr().err
 
 
 @pytest.mark.slow

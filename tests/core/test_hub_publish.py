@@ -102,7 +102,11 @@ def test_public_config_keeps_hub_ids_and_names_a_cached_copy() -> None:
 
 
 def test_a_token_in_the_config_stops_the_push() -> None:
-    config = _config(dataset={"source": f"acme/{FAKE_TOKEN}"})
+    """validate_config refuses such a config now; a run's config written before it did still reaches the push."""
+    from tuiapp.core.config.dataset_section import DatasetSection
+
+    valid = _config()
+    config = valid.model_copy(update={"dataset": DatasetSection.model_construct(source=f"acme/{FAKE_TOKEN}")})
     with pytest.raises(UserError, match="looks like a Hugging Face token") as caught:
         public_config(config, "alice/tiny")  # type: ignore[arg-type]
     assert FAKE_TOKEN not in str(caught.value)

@@ -71,12 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _open_wizard(args: argparse.Namespace) -> int:
     if not args.config:
         return _run_wizard(args.gpu)
-    from pathlib import Path
-
     from tuiapp.core.config import load_config
+    from tuiapp.core.user_paths import user_path
     from tuiapp.tui.app import FTWizardApp
 
-    path = Path(args.config).expanduser().resolve()
+    path = user_path(args.config).resolve()
     config = load_config(path)  # a bad config is reported here, located, before the screen opens
     app = FTWizardApp(target=_target_gpu(args.gpu), config=config, config_path=path)
     app.run()

@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from tuiapp.cli.train_command import RUNS_DIR_HELP
+from tuiapp.core.user_paths import user_path
 
 
 def register(commands: Any) -> None:
@@ -43,13 +44,12 @@ def register(commands: Any) -> None:
 
 
 def run_gguf(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from tuiapp.cli.action_cli import run_action_here
     from tuiapp.core.runs.layout import find_run, resolve_runs_root
 
     paths = find_run(args.run, resolve_runs_root(args.runs_dir))
-    out = str(Path(args.out).expanduser().resolve()) if args.out else None
-    tool = str(Path(args.llama_quantize).expanduser().resolve()) if args.llama_quantize else None
+    out = str(user_path(args.out).resolve()) if args.out else None
+    tool = str(user_path(args.llama_quantize).resolve()) if args.llama_quantize else None
     options = {"quant": args.quant, "dtype": args.dtype, "out": out, "llama_quantize": tool}
     return run_action_here(paths, "gguf", options, f"{args.quant} into {out or paths.gguf}")

@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from tuiapp.cli.train_command import RUNS_DIR_HELP
+from tuiapp.core.user_paths import user_path
 
 
 def register(commands: Any) -> None:
@@ -34,13 +35,12 @@ def register(commands: Any) -> None:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from tuiapp.cli.action_cli import run_action_here
     from tuiapp.core.runs.layout import find_run, resolve_runs_root
 
     paths = find_run(args.run, resolve_runs_root(args.runs_dir))
-    out = str(Path(args.out).expanduser().resolve()) if args.out else None
+    out = str(user_path(args.out).resolve()) if args.out else None
     options = {"dtype": args.dtype, "device": args.device, "out": out}
     detail = f"{args.dtype} on {args.device} into {out or paths.merged}"
     return run_action_here(paths, "merge", options, detail)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 
 LLAMA_QUANTIZE_ENV = "FTWIZARD_LLAMA_QUANTIZE"
 LLAMA_QUANTIZE_NAMES = ("llama-quantize", "quantize")  # llama.cpp's binary; `quantize` before mid-2024
@@ -93,7 +94,7 @@ def find_llama_quantize(chosen: str | None, env: dict[str, str] | None = None) -
     env = dict(os.environ) if env is None else env
     for source, value in (("--llama-quantize", chosen), (LLAMA_QUANTIZE_ENV, env.get(LLAMA_QUANTIZE_ENV))):
         if value:
-            path = Path(value).expanduser()
+            path = user_path(value)
             if path.is_file() and os.access(path, os.X_OK):
                 return path.resolve()
             raise UserError(

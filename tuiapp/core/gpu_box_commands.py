@@ -6,6 +6,7 @@ import shlex
 from pathlib import Path, PurePosixPath
 
 from tuiapp.core.config import FTConfig
+from tuiapp.core.user_paths import user_path
 
 
 def gpu_box_commands(config: FTConfig, config_path: Path, base: Path) -> list[str]:
@@ -14,7 +15,7 @@ def gpu_box_commands(config: FTConfig, config_path: Path, base: Path) -> list[st
     q = shlex.quote
     lines = []
     source = config.dataset.source if config.dataset else None
-    local = (base / source).expanduser() if source else None
+    local = user_path(base / source) if source else None
     if local is not None and local.exists():
         where = PurePosixPath(str(source)).parent
         if str(where) not in ("", "."):

@@ -18,6 +18,7 @@ from typing import Literal
 
 from tuiapp.core.units import GIB
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 
 Device = Literal["cpu", "cuda"]
 SHARD_SIZE = "5GB"  # save_pretrained's max_shard_size for merged models
@@ -151,9 +152,9 @@ def check_merge_fits(bytes_16bit: int, device: Device, free: FreeResources, out_
 def check_destination(out_dir: Path, protected: list[Path]) -> None:
     """Refuse a destination that would replace or sit inside something we must keep (the run, its adapter,
     the base model), or an existing folder that is not a model (replacing it would delete the user's files)."""
-    out = out_dir.expanduser().resolve()
+    out = user_path(out_dir).resolve()
     for keep in protected:
-        keep = keep.expanduser().resolve()
+        keep = user_path(keep).resolve()
         if out == keep or keep.is_relative_to(out):
             raise UserError(
                 f"cannot merge into {out}: it would replace {keep}", fix="choose another folder with -o DIR"

@@ -28,6 +28,7 @@ from tuiapp.core.runs.action_events import (
 from tuiapp.core.runs.events import EventWriter
 from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 
 PROGRESS_EVERY_S = 0.25  # counted progress is written at most this often (a phase change always)
 EXIT_DONE, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
@@ -184,4 +185,4 @@ def _os_fixes(error: OSError) -> list[str]:
 
 def action_output_dir(default: Path, chosen: str | None) -> Path:
     """Where an action writes: the user's `-o DIR` (made absolute) or the run's own folder for it."""
-    return Path(chosen).expanduser().resolve() if chosen else default
+    return user_path(chosen).resolve() if chosen else default

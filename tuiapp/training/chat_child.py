@@ -22,6 +22,7 @@ from typing import IO
 from tuiapp.core.chat.protocol import Error, Generate, ProtocolError, Quit, Ready, Reply, Stop, encode, parse_request
 from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 from tuiapp.training.chat_generate import Generator
 
 MODEL_CHOICES = ("tuned", "merged", "base")
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from tuiapp.training.chat_model import load_chat_model
 
-        chat = load_chat_model(RunPaths(args.run_dir.expanduser().resolve()), args.model)
+        chat = load_chat_model(RunPaths(user_path(args.run_dir).resolve()), args.model)
     except Exception as exc:  # the whole point: a reply in words, the traceback on stderr
         send(_load_failure(exc))
         return 2 if isinstance(exc, UserError) else 1

@@ -11,7 +11,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from tuiapp.core.data.inspect_request import InspectRequest
@@ -19,6 +18,7 @@ from tuiapp.core.data.records import DataError, ReadReport, Record
 from tuiapp.core.data.shorten import shorten
 from tuiapp.core.data.token_stats import TokenStats
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 
 Emit = Callable[[dict[str, Any]], None]
 DETECT_SAMPLE = 200
@@ -35,7 +35,7 @@ def _records(request: InspectRequest, report: ReadReport) -> Iterator[Record]:
     if is_local_source(request.source):  # a missing one raises a DataError naming the path
         from tuiapp.core.data.sources import read_records
 
-        return read_records(Path(request.source).expanduser(), skip_bad=request.skip_bad, report=report)
+        return read_records(user_path(request.source), skip_bad=request.skip_bad, report=report)
     return hub_records(request.source, request.config_name, request.split, limit=request.limit, streaming=True)
 
 

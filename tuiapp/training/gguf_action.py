@@ -36,6 +36,7 @@ from tuiapp.core.ollama_modelfile import build_modelfile
 from tuiapp.core.tokenizer_files import chat_template_of, end_tokens_of
 from tuiapp.core.units import GIB
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 from tuiapp.training.action_runner import ActionOutcome, action_output_dir
 from tuiapp.training.gguf_source import bos_said, conversion_source
 from tuiapp.training.gguf_tools import ToolFailed, convert, quantize, require_converter
@@ -67,7 +68,7 @@ def run(paths: RunPaths, options: dict[str, Any], report: ActionReport) -> Actio
     tool = None if quant.direct else find_llama_quantize(options.get("llama_quantize"))
     require_converter()
     config = load_config(paths.config)
-    _check_destination(out_dir, paths, Path(config.model.name_or_path).expanduser())
+    _check_destination(out_dir, paths, user_path(config.model.name_or_path))
     started = time.monotonic()
     with conversion_source(paths, config, str(dtype), report) as source:
         label = model_label(config.model.name_or_path)

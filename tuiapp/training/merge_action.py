@@ -25,6 +25,7 @@ from tuiapp.core.merge_preflight import (
 from tuiapp.core.models.stored_size import WeightsSize, model_folder, weights_size
 from tuiapp.core.units import GIB
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 from tuiapp.training.action_runner import ActionOutcome, action_output_dir
 from tuiapp.training.merge_output import (
     copy_tokenizer_files,
@@ -87,7 +88,7 @@ def merge_to_folder(
             fix=f"set model.name_or_path in {paths.config} to its 16-bit original "
             "(often the same name without -bnb-4bit), then merge again",
         )
-    base_folder = Path(base).expanduser()
+    base_folder = user_path(base)
     check_destination(out_dir, [paths.root, paths.final, *([base_folder] if base_folder.is_dir() else [])])
     notes: list[str] = []
     chosen = _settle_device(device, size, out_dir, notes)
@@ -127,7 +128,7 @@ def merge_to_folder(
 def _public_name(name_or_path: str) -> str:
     """A Hub id as it is, a local folder by its name: notes reach model cards, local paths must not."""
     looks_local = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") != 1
-    return Path(name_or_path).name if looks_local or Path(name_or_path).expanduser().is_dir() else name_or_path
+    return Path(name_or_path).name if looks_local or user_path(name_or_path).is_dir() else name_or_path
 
 
 def _run_relative(path: Path, paths: RunPaths) -> str:

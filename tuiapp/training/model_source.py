@@ -7,13 +7,14 @@ from pathlib import Path
 
 from tuiapp.core.runs.failure import not_cached_fix, offline_variable
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 
 
 def check_model_source(name: str, revision: str | None = None) -> None:
     """A name that looks like a path must be a model folder; offline, a Hub id must have its config cached."""
     looks_local = name.startswith((".", "/", "~")) or name.count("/") > 1
     if looks_local:
-        if not (Path(name).expanduser() / "config.json").is_file():
+        if not (user_path(name) / "config.json").is_file():
             raise UserError(
                 f"model.name_or_path {name}: no model folder there (one holding config.json)",
                 fix="check the path, or give a Hub id such as Qwen/Qwen2.5-0.5B",

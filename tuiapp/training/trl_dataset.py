@@ -8,12 +8,12 @@ never held in memory twice. Rows that cannot be converted are dropped and counte
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuiapp.core.data.clean import Duplicates, eval_count
 from tuiapp.core.data.records import DataError, ReadReport, Record, SkippedRow
 from tuiapp.core.data.shorten import shorten
+from tuiapp.core.user_paths import user_path
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -71,7 +71,7 @@ def is_local_source(source: str) -> bool:
     """
     from tuiapp.core.data.sources import is_supported
 
-    path = Path(source).expanduser()
+    path = user_path(source)
     return path.exists() or is_supported(path) or source.startswith((".", "/", "~"))
 
 
@@ -199,7 +199,7 @@ def _fingerprint(config: FTConfig, split: str | None) -> str:
     import json
 
     assert config.dataset is not None
-    path = Path(config.dataset.source).expanduser()
+    path = user_path(config.dataset.source)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
     stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     settings = {"dataset": config.dataset.model_dump(), "task": config.task, "split": split, "files": stats}
@@ -209,7 +209,7 @@ def _fingerprint(config: FTConfig, split: str | None) -> str:
 def _small(config: FTConfig) -> bool:
     """Local sources under 64 MB are converted in memory (Arrow's generator cache would outlive the run)."""
     assert config.dataset is not None
-    path = Path(config.dataset.source).expanduser()
+    path = user_path(config.dataset.source)
     if not path.exists():
         return False
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]

@@ -19,6 +19,7 @@ from tuiapp.core.data.read_lines import read_jsonl, read_text
 from tuiapp.core.data.read_tables import read_delimited, read_parquet
 from tuiapp.core.data.records import DataError, ReadReport, Record
 from tuiapp.core.data.shorten import name_list
+from tuiapp.core.user_paths import user_path
 
 PathLike = str | os.PathLike[str]
 Reader = Callable[[Path, ReadOptions], Iterator[Record]]
@@ -155,7 +156,7 @@ def _source_files(path: Path, report: ReadReport) -> list[Path]:
 
 def source_files(path: PathLike) -> list[Path]:
     """The files `read_records(path)` reads, in order; DataError if the path is missing, unreadable or not data."""
-    return _source_files(Path(path).expanduser(), ReadReport())
+    return _source_files(user_path(path), ReadReport())
 
 
 def _read_file(path: Path, options: ReadOptions, *, in_folder: bool) -> Iterator[Record]:
@@ -199,7 +200,7 @@ def read_records(
     raise DataError while iterating, or with `skip_bad` are skipped and counted in `report`.
     """
     report = report if report is not None else ReadReport()
-    files = _source_files(Path(path).expanduser(), report)
+    files = _source_files(user_path(path), report)
     return _read_all(files, ReadOptions(skip_bad, report), limit)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from tuiapp.core.models.local_cache import MODEL_PREFIX, hub_cache_dir
+from tuiapp.core.user_paths import user_path
 
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9_][\w.-]*/)?[\w.-]+$")  # org/name, or a legacy name alone (gpt2)
 _CACHE_SNAPSHOT = re.compile(r"models--(?P<owner>[\w.-]+?)--(?P<name>[\w.-]+)$")
@@ -50,7 +51,7 @@ def base_license(name_or_path: str, revision: str | None = None, cache_dir: Path
     hub_id = hub_id_of(name_or_path)
     cards: list[Path] = []
     if is_local_path(name_or_path):
-        cards.append(Path(name_or_path).expanduser() / "README.md")
+        cards.append(user_path(name_or_path) / "README.md")
     if hub_id is not None:
         cards.extend(_cached_cards(hub_id, revision, cache_dir or hub_cache_dir()))
     for card in cards:

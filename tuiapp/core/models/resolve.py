@@ -20,6 +20,7 @@ from tuiapp.core.models.hub_reach import hub_unreachable_reason
 from tuiapp.core.models.local_cache import hub_cache_dir
 from tuiapp.core.models.shape import ModelShape
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 
 Source = Literal["local", "cache", "catalogue", "hub"]
 _TRUE = {"1", "ON", "YES", "TRUE"}
@@ -68,7 +69,7 @@ def resolve_model(name_or_path: str, revision: str | None = None, token: str | N
         raise ModelResolveError(
             "give a model: a Hugging Face id (Qwen/Qwen2.5-7B-Instruct), a local folder, or a catalogue name"
         )
-    path = Path(query).expanduser()
+    path = _typed_path(query)
     if _is_model_path(path):
         return _from_folder(path)
     check_not_missing_folder(query)
@@ -84,9 +85,17 @@ def resolve_model(name_or_path: str, revision: str | None = None, token: str | N
     return _from_file(_download_config(repo_id, revision, token), repo_id, "hub", None, None)
 
 
+def _typed_path(query: str) -> Path:
+    """The reference as a path; one pathlib cannot take (`~nosuchuser`, a NUL) is a ModelResolveError."""
+    try:
+        return user_path(query)
+    except UserError as exc:
+        raise ModelResolveError(str(exc)) from None
+
+
 def check_not_missing_folder(query: str) -> None:
     """Refuse a reference written as a path (./, /, ~, or two slashes) when no such folder exists."""
-    if _is_model_path(Path(query).expanduser()):
+    if _is_model_path(_typed_path(query)):
         return
     if query.startswith((".", "/", "~")) or query.count("/") > 1:
         raise ModelResolveError(

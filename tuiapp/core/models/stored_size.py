@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 
 INDEX_FILE = "model.safetensors.index.json"
 SINGLE_FILE = "model.safetensors"
@@ -99,7 +100,7 @@ def _is_quantized(folder: Path) -> bool:
 def model_folder(name_or_path: str, revision: str | None = None) -> Path | None:
     """The folder holding the model's files: the local folder itself, or its snapshot in the Hugging Face
     cache (found without the network); None when it is neither."""
-    path = Path(name_or_path).expanduser()
+    path = user_path(name_or_path)
     if (path / "config.json").is_file():
         return path.resolve()
     if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") != 1:

@@ -19,6 +19,7 @@ from tuiapp.core.runs.listing import RunSummary, summarize_run
 from tuiapp.core.runs.run_damage import config_problem, events_problem
 from tuiapp.core.runs.status import is_alive, read_status, write_status
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 
 if TYPE_CHECKING:  # the config models load when a run is prepared, not when the TUI imports launch_worker
     from tuiapp.core.config import FTConfig
@@ -29,7 +30,7 @@ EXIT_WAIT_S = 15.0  # how long resume waits for a worker that has written its fi
 
 def _absolute_if_local(value: str, base: Path) -> str:
     """A path that exists relative to `base` becomes absolute (the worker runs in the run directory)."""
-    candidate = (base / value).expanduser()
+    candidate = user_path(base / value)
     return str(candidate.resolve()) if candidate.exists() else value
 
 

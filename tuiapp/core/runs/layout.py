@@ -28,6 +28,7 @@ from pathlib import Path
 from tuiapp.core.run_names import MAX_RUN_NAME, NAME_RULE, run_name_problem
 from tuiapp.core.runs.checkpoint_check import checkpoint_problem
 from tuiapp.core.user_error import UserError
+from tuiapp.core.user_paths import user_path
 
 RUNS_DIR_ENV = "FTWIZARD_RUNS_DIR"
 
@@ -95,7 +96,7 @@ class RunPaths:
 def default_runs_root() -> Path:
     """$FTWIZARD_RUNS_DIR, else $XDG_DATA_HOME/ftwizard/runs, else ~/.local/share/ftwizard/runs."""
     if os.environ.get(RUNS_DIR_ENV):
-        return Path(os.environ[RUNS_DIR_ENV]).expanduser()
+        return user_path(os.environ[RUNS_DIR_ENV])
     data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data) / "ftwizard" / "runs"
 
@@ -103,12 +104,7 @@ def default_runs_root() -> Path:
 def resolve_runs_root(override: str | None = None, configured: str | None = None) -> Path:
     """The runs root: a command-line override, else the config's output.runs_root, else the default."""
     chosen = override or configured
-    if chosen and "\0" in chosen:  # the file system refuses it (ValueError from every os call)
-        raise UserError(
-            f"the runs folder {_shown(chosen)} holds a NUL character",
-            "give --runs-dir or output.runs_root a plain path",
-        )
-    return Path(chosen).expanduser().resolve() if chosen else default_runs_root().resolve()
+    return user_path(chosen).resolve() if chosen else default_runs_root().resolve()
 
 
 def check_run_name(name: str) -> str:
@@ -197,7 +193,7 @@ def find_run(name_or_path: str, root: Path) -> RunPaths:
     """A run by its name under `root`, or by the path of its directory."""
     # a path as typed (from the current folder), or a NAME in the root: `../x` never leaves the root that way
     by_name = [root / name_or_path] if run_name_problem(name_or_path) is None else []
-    for candidate in (Path(name_or_path).expanduser(), *by_name):
+    for candidate in (user_path(name_or_path), *by_name):
         try:  # a run whose config is damaged is still found: what it is, `runs`, `resume` and `attach` say
             if any((candidate / name).is_file() for name in ("config.yaml", "events.jsonl")):
                 return RunPaths(candidate.resolve())

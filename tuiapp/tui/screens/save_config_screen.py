@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from tuiapp.core.config import FTConfig, save_config
+from tuiapp.core.user_paths import user_path
 from tuiapp.tui.screens.confirm_screen import ConfirmScreen
 
 
@@ -41,7 +42,7 @@ class SaveConfigScreen(ModalScreen[Path | None]):
         if not typed:
             self._problem("type a file name first")
             return
-        path = Path(typed).expanduser()
+        path = user_path(typed)
         if path.is_dir():
             path = path / suggested_name(self.config)
         if path.suffix not in (".yaml", ".yml"):
