@@ -127,7 +127,9 @@ def inspect_dataset(request: InspectRequest, emit: Emit) -> None:
     rows = cleaned.rows
     emit({"event": "cleaned", **cleaned.summary()})
     if not rows:
-        raise DataError(f"every row of {request.source} was dropped; see the examples above")
+        first = cleaned.dropped_examples[0] if cleaned.dropped_examples else None
+        why = f": {first.where}: {first.reason}" if first else ""  # said here too: --json prints no examples
+        raise DataError(f"every row of {request.source} was dropped{why}")
     emit({"event": "stage", "message": f"loading the tokenizer of {request.model}" if request.model else "counting"})
     tokenizer, note = _tokenizer_or_none(request)
     lengths = _lengths(request, tokenizer, rows, emit)
