@@ -104,7 +104,11 @@ def default_runs_root() -> Path:
 def resolve_runs_root(override: str | None = None, configured: str | None = None) -> Path:
     """The runs root: a command-line override, else the config's output.runs_root, else the default."""
     chosen = override or configured
-    return user_path(chosen).resolve() if chosen else default_runs_root().resolve()
+    try:
+        return user_path(chosen).resolve() if chosen else default_runs_root().resolve()
+    except UserError as exc:
+        given = "--runs-dir" if override else "output.runs_root"
+        raise UserError(f"the runs folder ({given}): {exc.what}", exc.fix) from None
 
 
 def check_run_name(name: str) -> str:
@@ -193,11 +197,12 @@ def find_run(name_or_path: str, root: Path) -> RunPaths:
     """A run by its name under `root`, or by the path of its directory."""
     # a path as typed (from the current folder), or a NAME in the root: `../x` never leaves the root that way
     by_name = [root / name_or_path] if run_name_problem(name_or_path) is None else []
-    for candidate in (user_path(name_or_path), *by_name):
+    for candidate in (name_or_path, *map(str, by_name)):
         try:  # a run whose config is damaged is still found: what it is, `runs`, `resume` and `attach` say
-            if any((candidate / name).is_file() for name in ("config.yaml", "events.jsonl")):
-                return RunPaths(candidate.resolve())
-        except (OSError, ValueError):  # a folder we may not enter, a name the file system refuses (too long, NUL)
+            folder = user_path(candidate)
+            if any((folder / name).is_file() for name in ("config.yaml", "events.jsonl")):
+                return RunPaths(folder.resolve())
+        except (OSError, ValueError):  # a folder we may not enter, a name the file system refuses (NUL, ~nobody)
             continue
     raise UserError(
         f"no run named {_shown(name_or_path)} in {root}: `ftwizard runs` lists them "
