@@ -18,3 +18,16 @@ def max_length_problem(config: FTConfig, context_length: int) -> str | None:
         f"Max length {max_length:,} is past the model's {context_length:,}-token context: "
         f"lower it to {context_length:,} or less"
     )
+
+
+def past_context_refusal(config: FTConfig) -> str | None:
+    """For the worker: the problem `ftwizard check` reports as an error, so both refuse the same configs. A
+    model whose config.json cannot be read here (offline, a Hub id) is not judged, as check only notes it."""
+    from tuiapp.core.models.resolve import resolve_model
+    from tuiapp.core.user_error import UserError
+
+    try:
+        model = resolve_model(config.model.name_or_path, revision=config.model.revision)
+    except UserError:
+        return None
+    return max_length_problem(config, model.context_length)

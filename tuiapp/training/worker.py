@@ -112,10 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(paths: RunPaths, stop: threading.Event, writer: EventWriter) -> Event:
     """Load the config and train; every outcome becomes the final event, never an escaping exception."""
     from tuiapp.core.config import load_config
+    from tuiapp.core.context_check import past_context_refusal
     from tuiapp.training.oom_recovery import train_with_recovery
 
     try:
         config = load_config(paths.config)
+        if problem := past_context_refusal(config):  # what `ftwizard check` calls an error, the worker refuses
+            raise UserError(problem)
         return train_with_recovery(pick_backend(config.framework), config, paths, writer, stop.is_set)
     except HardStop:
         checkpoint = paths.last_checkpoint()
