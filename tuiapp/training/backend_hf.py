@@ -166,6 +166,7 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
 
     from tuiapp.training.event_callback import make_event_callback
     from tuiapp.training.fault_injection import make_fault_callbacks
+    from tuiapp.training.resume_at_end import checkpoint_is_the_end, save_result_from
     from tuiapp.training.trl_dataset import build_trl_datasets
 
     cuda = torch.cuda.is_available()
@@ -218,6 +219,8 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
         return Stopped(step=0, checkpoint=str(resume_from) if resume_from else None)
     if resume_from:
         phases.show(LOADING_CHECKPOINT, resume_from.name)
+    if checkpoint_is_the_end(resume_from):  # killed while saving the result: train no step past the last
+        return save_result_from(trainer, tokenizer, resume_from, paths)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     step = trainer.state.global_step
     if stop_requested() and step < trainer.state.max_steps:
