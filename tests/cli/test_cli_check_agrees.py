@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
+import hardware_fixtures
 import pytest
 
 from tuiapp.cli import main
-from tuiapp.core.hardware import HardwareProfile
-from tuiapp.core.hardware.profile import SystemInfo
-from tuiapp.core.units import GIB
-
-SYSTEM = SystemInfo(
-    cpu_count=2,
-    ram_total_bytes=8 * GIB,
-    ram_available_bytes=6 * GIB,
-    disk_path="/",
-    disk_total_bytes=100 * GIB,
-    disk_free_bytes=50 * GIB,
-)
 
 
 @pytest.fixture
-def cpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def cpu_only(monkeypatch: pytest.MonkeyPatch) -> None:  # detection answers: no GPU
     import tuiapp.core.hardware as hardware
 
-    profile = HardwareProfile(source="detected", gpus=(), system=SYSTEM, no_gpu_reason="no driver")
+    profile = hardware_fixtures.cpu_only()
     monkeypatch.setattr(hardware, "detect_hardware", lambda *a, **k: profile)
 
 

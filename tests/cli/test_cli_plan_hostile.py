@@ -10,23 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from model_shapes import LLAMA
 
 from tuiapp.cli import main
 from tuiapp.core.estimate.closed_form import TrainingSetup
 from tuiapp.core.estimate.exact_check import ExactCheckError, run_exact_check
 from tuiapp.core.estimate.sim_request import setup_from_request, simulation_request
-
-LLAMA: dict[str, Any] = {
-    "model_type": "llama",
-    "architectures": ["LlamaForCausalLM"],
-    "hidden_size": 64,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "num_hidden_layers": 2,
-    "vocab_size": 1000,
-    "intermediate_size": 128,
-    "max_position_embeddings": 2048,
-}
 
 
 def model_folder(tmp_path: Path, text: str) -> Path:

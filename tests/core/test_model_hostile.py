@@ -11,24 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from model_shapes import LLAMA
 from pydantic import ValidationError
 
 from tuiapp.core.models.config_file import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH
 from tuiapp.core.models.hub_reach import hub_unreachable_reason
 from tuiapp.core.models.resolve import ModelResolveError, resolve_model
 from tuiapp.core.models.shape import ModelShape
-
-LLAMA: dict[str, Any] = {
-    "model_type": "llama",
-    "architectures": ["LlamaForCausalLM"],
-    "hidden_size": 64,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "num_hidden_layers": 2,
-    "vocab_size": 1000,
-    "intermediate_size": 128,
-    "max_position_embeddings": 2048,
-}
 
 
 def folder_with(tmp_path: Path, text: str | bytes) -> Path:

@@ -5,22 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hardware_fixtures import SYSTEM, cpu_only
 
 from tuiapp.core.config import loads_config
 from tuiapp.core.hardware import HardwareProfile, planned_hardware, resolve_gpu
-from tuiapp.core.hardware.profile import SystemInfo
 from tuiapp.core.preflight import check_against_hardware, resolve_precision
-from tuiapp.core.units import GIB
 
-SYSTEM = SystemInfo(
-    cpu_count=2,
-    ram_total_bytes=8 * GIB,
-    ram_available_bytes=6 * GIB,
-    disk_path="/",
-    disk_total_bytes=100 * GIB,
-    disk_free_bytes=50 * GIB,
-)
-CPU_ONLY = HardwareProfile(source="detected", gpus=(), system=SYSTEM, no_gpu_reason="no driver")
+CPU_ONLY = cpu_only("detected")
 
 
 def gpu(name: str, source: str = "planned") -> HardwareProfile:

@@ -4,24 +4,14 @@ warns about, the worker notes and trains; what `check` refuses, the worker refus
 from __future__ import annotations
 
 import pytest
+from hardware_fixtures import cpu_only
 
 from tuiapp.core.config import loads_config
-from tuiapp.core.hardware import HardwareProfile
-from tuiapp.core.hardware.profile import SystemInfo
 from tuiapp.core.preflight import check_against_hardware
-from tuiapp.core.units import GIB
 from tuiapp.core.user_error import UserError
 from tuiapp.training.backend_hf import _precision
 
-SYSTEM = SystemInfo(
-    cpu_count=2,
-    ram_total_bytes=8 * GIB,
-    ram_available_bytes=6 * GIB,
-    disk_path="/",
-    disk_total_bytes=100 * GIB,
-    disk_free_bytes=50 * GIB,
-)
-CPU_ONLY = HardwareProfile(source="planned", gpus=(), system=SYSTEM, no_gpu_reason="no driver")
+CPU_ONLY = cpu_only("planned")
 
 
 def config(precision: str):
