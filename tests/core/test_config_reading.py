@@ -114,7 +114,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path) -> None:
     if reader.is_alive():  # let a blocked reader go before failing
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
     assert not reader.is_alive() and isinstance(outcome[0], ConfigError)
-    assert "named pipe (FIFO), not a config file" in str(outcome[0])
+    assert "a FIFO (named pipe), not a config file" in str(outcome[0])
 
 
 def _raised(call) -> BaseException | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tuiapp.core.file_kinds import not_a_folder
 from tuiapp.core.units import GIB
 from tuiapp.core.user_error import UserError
 from tuiapp.core.user_paths import user_path
@@ -159,8 +160,8 @@ def check_destination(out_dir: Path, protected: list[Path]) -> None:
             raise UserError(
                 f"cannot merge into {out}: it would replace {keep}", fix="choose another folder with -o DIR"
             )
-    if out.is_file():
-        raise UserError(f"cannot merge into {out}: it is a file", fix="choose a folder with -o DIR")
+    if kind := not_a_folder(out):  # a file, a FIFO, /dev/null: never moved aside and replaced by a folder
+        raise UserError(f"cannot merge into {out}: it is {kind}, not a folder", fix="choose a folder with -o DIR")
     if out.is_dir() and any(out.iterdir()) and not (out / "config.json").is_file():
         raise UserError(
             f"{out} already exists and does not hold a model: merging would replace what it holds",

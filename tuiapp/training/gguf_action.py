@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuiapp.core.file_kinds import not_a_folder
 from tuiapp.core.gguf_plan import (
     INTERMEDIATE,
     QUANTS,
@@ -102,6 +103,8 @@ def _check_destination(out_dir: Path, paths: RunPaths, base: Path) -> None:
     """Refuse a folder that is (or holds) the run, its adapter, its merged model or a local base: the GGUF and
     its Modelfile would mix with files that are uploaded or loaded as they are."""
     out = out_dir.resolve()
+    if kind := not_a_folder(out):
+        raise UserError(f"cannot write the GGUF into {out}: it is {kind}, not a folder", "choose a folder with -o DIR")
     for keep in (paths.root, paths.final, paths.merged, *([base] if base.is_dir() else [])):
         keep = keep.resolve()
         if out == keep or keep.is_relative_to(out):

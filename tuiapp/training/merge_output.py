@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tuiapp.core.file_kinds import not_a_folder
+from tuiapp.core.user_error import UserError
+
 if TYPE_CHECKING:
     from tuiapp.training.action_runner import ActionReport
 
@@ -28,6 +31,8 @@ def partial_sibling(out_dir: Path) -> Path:
 def install_folder(partial: Path, out_dir: Path) -> bool:
     """Rename `partial` to `out_dir`. An existing `out_dir` is moved aside first and deleted only once the
     rename succeeded (put back when it did not); True when one was replaced."""
+    if kind := not_a_folder(out_dir):  # checked before too (check_destination); here it is what is renamed
+        raise UserError(f"cannot write into {out_dir}: it is {kind}, not a folder", "choose a folder with -o DIR")
     if not out_dir.exists():
         partial.rename(out_dir)
         return False

@@ -22,6 +22,7 @@ import yaml
 from yaml.nodes import ScalarNode
 
 from tuiapp.core.config.errors import ConfigError, dotted, short_value
+from tuiapp.core.file_kinds import kind_of
 
 MAX_CONFIG_BYTES = 1_000_000
 """The largest config file read (ftwizard writes ~4 KB)."""
@@ -36,13 +37,6 @@ _TOO_DEEP = f"the settings nest deeper than {MAX_DEPTH} levels (a config needs 3
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "timestamp", "binary")}
 _COLLECTION_TAGS = {None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
-_FILE_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
 
 
 @dataclass(frozen=True)
@@ -61,11 +55,8 @@ def _size_text(size: int) -> str:
 
 
 def _refuse_kind(path: Path, mode: int) -> None:
-    for test, kind in _FILE_KINDS:
-        if test(mode):
-            raise ConfigError([f"{path}: this is {kind}, not a config file; give the path of a .yaml file"])
     if not stat.S_ISREG(mode):
-        raise ConfigError([f"{path}: this is not a regular file; give the path of a .yaml file"])
+        raise ConfigError([f"{path}: this is {kind_of(mode)}, not a config file; give the path of a .yaml file"])
 
 
 def _refuse_size(path: Path, size: int) -> None:

@@ -19,6 +19,7 @@ from tuiapp.core.data.read_lines import read_jsonl, read_text
 from tuiapp.core.data.read_tables import read_delimited, read_parquet
 from tuiapp.core.data.records import DataError, ReadReport, Record
 from tuiapp.core.data.shorten import name_list
+from tuiapp.core.file_kinds import special_kind
 from tuiapp.core.user_paths import user_path
 
 PathLike = str | os.PathLike[str]
@@ -34,12 +35,6 @@ READERS: dict[str, Reader] = {
     ".txt": read_text,
 }
 SUPPORTED_SUFFIXES = tuple(READERS)
-SPECIAL_KINDS = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
 EMPTY_REASONS = {
     ".jsonl": "has only blank lines",
     ".jsonl.gz": "has only blank lines",
@@ -113,14 +108,6 @@ def _folder_files(folder: Path, report: ReadReport) -> list[Path]:
     if subfolders:
         report.note(f"{folder}: subfolders are not read ({name_list(subfolders, 5, '')})")
     return files
-
-
-def special_kind(mode: int) -> str | None:
-    """What a file that is neither a regular file nor a folder is, in words (None for those two)."""
-    for test, kind in SPECIAL_KINDS:
-        if test(mode):
-            return kind
-    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else "not a regular file"
 
 
 def _file_mode(path: Path) -> int:
