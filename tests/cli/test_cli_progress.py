@@ -106,3 +106,16 @@ def test_a_terminal_draws_the_first_step_after_a_resume(monkeypatch: pytest.Monk
     text = _replay(True, monkeypatch)
     after = text.split("resuming at step 16", 1)[1]
     assert after.split("\r\033[K")[1].startswith("step 17/40 (42%)")
+
+
+@pytest.mark.parametrize(("reason", "code"), [("bad_data", 2), ("model_not_found", 2), ("disk_full", 2), ("error", 1)])
+def test_a_classified_failure_exits_2_an_unexpected_one_1(tmp_path: Path, reason: str, code: int) -> None:
+    from tuiapp.cli.run_progress import follow_run
+    from tuiapp.core.runs import EventWriter, Failed
+    from tuiapp.core.runs.follow import EventFollower
+    from tuiapp.core.runs.layout import RunPaths
+
+    paths = RunPaths(tmp_path / "run")
+    paths.root.mkdir()
+    EventWriter(paths.events).write(Failed(reason=reason, message="what went wrong"))
+    assert follow_run(paths, EventFollower(paths.events)) == code

@@ -94,13 +94,13 @@ def test_ctrl_c_stops_gracefully_and_a_detached_resume_can_be_stopped(tiny_model
     assert final.state == "stopped" and final.step > stopped.step
 
 
-def test_bad_model_path_fails_with_a_message_and_exit_1(tmp_path: Path) -> None:
+def test_bad_model_path_is_refused_before_a_run_folder_is_made(tmp_path: Path) -> None:
     config = write_config(tmp_path, tmp_path / "missing-model", 5, "bad")
     result = ftwizard("train", str(config), "--runs-dir", str(tmp_path / "runs"))
-    assert result.returncode == 1
-    assert "failed (model_not_found): model.name_or_path" in result.stdout
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "error: model.name_or_path:" in result.stderr and "no such folder" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    assert json.loads(ftwizard("runs", "--runs-dir", str(tmp_path / "runs"), "--json").stdout)[0]["state"] == "failed"
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 def test_bad_config_and_unknown_run_exit_2(tmp_path: Path) -> None:

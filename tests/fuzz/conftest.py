@@ -72,6 +72,12 @@ def no_children(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     monkeypatch.setattr(launcher, "spawn_detached", fake_spawn)
     monkeypatch.setattr(subprocess, "Popen", refuse)
+    # `train` checks the config against this machine as `check --gpu "RTX 4090"` does against that GPU: the
+    # same GPU here, so a config's verdict does not depend on the machine running the suite
+    import tuiapp.core.hardware as hardware
+
+    rtx_4090 = hardware.planned_hardware(hardware.resolve_gpu("RTX 4090"))
+    monkeypatch.setattr(hardware, "detect_hardware", lambda *args, **kwargs: rtx_4090)
     return spawned
 
 
@@ -82,6 +88,10 @@ def case_dir(tmp_path: Path) -> Callable[[], AbstractContextManager[Path]]:
     @contextmanager
     def fresh() -> Iterator[Path]:
         folder = Path(tempfile.mkdtemp(dir=tmp_path))
+        # the data files the generated configs name (check and train refuse a local source that is not there)
+        (folder / "data.jsonl").write_text('{"text": "hello"}\n', encoding="utf-8")
+        (folder / "data").mkdir()
+        (folder / "data" / "train.csv").write_text("text\nhello\n", encoding="utf-8")
         try:
             yield folder
         finally:

@@ -100,7 +100,7 @@ def _write(folder: Path, doc: ConfigDoc) -> Path:
 
 
 def check_case(case_dir: Callable[[], AbstractContextManager[Path]], doc: ConfigDoc, as_json: bool) -> None:
-    with case_dir() as folder:
+    with case_dir() as folder, working_dir(folder):
         path = _write(folder, doc)
         argv = ["check", str(path), *PLANNED_GPU, *(["--json"] if as_json else [])]
         outcome = run_cli(argv, KIND, {"run.yaml": doc.show()})

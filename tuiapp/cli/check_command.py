@@ -12,6 +12,7 @@ from tuiapp.cli.arg_types import gpu_name
 
 if TYPE_CHECKING:
     from tuiapp.core.config import FTConfig
+    from tuiapp.core.hardware import HardwareProfile
     from tuiapp.core.preflight import Finding
 
 
@@ -27,10 +28,14 @@ def model_findings(config: FTConfig) -> tuple[list[Finding], list[str]]:
     """(findings, notes) from the model's shape, read as `ftwizard plan` reads it; a model that cannot be
     read here (offline, a typo) is a note saying what was not checked, not a failure."""
     from tuiapp.core.context_check import max_length_problem
-    from tuiapp.core.models.resolve import resolve_model
+    from tuiapp.core.models.resolve import check_not_missing_folder, resolve_model
     from tuiapp.core.preflight import Finding
     from tuiapp.core.user_error import UserError
 
+    try:
+        check_not_missing_folder(config.model.name_or_path)  # a path to nothing fails in the worker too
+    except UserError as exc:
+        return [Finding("error", "model.name_or_path", str(exc))], []
     try:
         model = resolve_model(config.model.name_or_path, revision=config.model.revision)
     except UserError as exc:
@@ -39,16 +44,38 @@ def model_findings(config: FTConfig) -> tuple[list[Finding], list[str]]:
     return ([Finding("error", "training.max_length", problem)] if problem else []), []
 
 
+def dataset_findings(config: FTConfig) -> list[Finding]:
+    """A local dataset source that is missing, unreadable or not data (a FIFO, a device) is an error here, as
+    it is in the worker; a Hub dataset is checked when training reads it."""
+    from tuiapp.core.data.records import DataError
+    from tuiapp.core.data.sources import is_local_source, source_files
+    from tuiapp.core.preflight import Finding
+
+    if config.dataset is None or not is_local_source(config.dataset.source):
+        return []
+    try:
+        source_files(config.dataset.source)
+    except DataError as exc:
+        return [Finding("error", "dataset.source", str(exc))]
+    return []
+
+
+def launch_findings(config: FTConfig, profile: HardwareProfile) -> tuple[list[Finding], list[str]]:
+    """Everything `check` reports (and `train` refuses before making a run folder): the hardware, the model's
+    context and a local dataset source; (findings, notes)."""
+    from tuiapp.core.preflight import check_against_hardware
+
+    from_model, notes = model_findings(config)
+    return [*check_against_hardware(config, profile), *from_model, *dataset_findings(config)], notes
+
+
 def run(args: argparse.Namespace) -> int:
     from tuiapp.core.config import load_config
     from tuiapp.core.hardware import detect_hardware, planned_hardware, resolve_gpu
-    from tuiapp.core.preflight import check_against_hardware
 
     config = load_config(args.config)  # a ConfigError here exits 2 with every located problem
     profile = planned_hardware(resolve_gpu(args.gpu)) if args.gpu else detect_hardware()
-    findings = check_against_hardware(config, profile)
-    from_model, notes = model_findings(config)
-    findings += from_model
+    findings, notes = launch_findings(config, profile)
     errors = [finding for finding in findings if finding.level == "error"]
     if args.json:
         print(

@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_hub_flags(args: argparse.Namespace) -> None:
     """--split and --config-name choose part of a Hub dataset: given with a local source they would do nothing."""
+    from tuiapp.core.data.sources import is_local_source
     from tuiapp.core.user_error import UserError
-    from tuiapp.training.trl_dataset import is_local_source
 
     given = [flag for flag, used in (("--split", args.split != "train"), ("--config-name", args.config_name)) if used]
     if given and is_local_source(args.source):

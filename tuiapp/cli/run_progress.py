@@ -164,7 +164,8 @@ def _let_it_exit(process: subprocess.Popen[bytes] | None) -> None:
 
 
 def follow_run(paths: RunPaths, follower: EventFollower, process: subprocess.Popen[bytes] | None = None) -> int:
-    """Print progress until the worker ends: 0 completed, 2 failed for a full disk, 1 failed otherwise / stopped /
+    """Print progress until the worker ends: 0 completed, 2 failed for a classified reason (the user can act on
+    it: bad data, a missing model, out of memory, a full disk), 1 an unexpected failure / stopped /
     died, 130 stopped by Ctrl-C."""
     from tuiapp.core.runs.launcher import stop_run
 
@@ -181,7 +182,7 @@ def follow_run(paths: RunPaths, follower: EventFollower, process: subprocess.Pop
                     _let_it_exit(process)
                     if isinstance(event, Completed):
                         return 0
-                    if isinstance(event, Failed) and event.reason == "disk_full":  # the user's to fix, as bad input
+                    if isinstance(event, Failed) and event.reason != "error":  # classified: the user's to fix
                         return 2
                     return 130 if interrupted and isinstance(event, Stopped) else 1
             if exited:

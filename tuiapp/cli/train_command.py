@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 RUNS_DIR_HELP = "the folder holding the runs (default: $FTWIZARD_RUNS_DIR, else ~/.local/share/ftwizard/runs)"
@@ -40,7 +41,24 @@ def run_train(args: argparse.Namespace) -> int:
     from tuiapp.core.runs.launcher import launch_worker, prepare_run
 
     config = load_config(args.config)
+    if refused := _refused_before_launch(config, args.config):
+        return refused
     return _start(prepare_run(config, runs_dir=args.runs_dir), args.detach, launch_worker)
+
+
+def _refused_before_launch(config: Any, source: str) -> int:
+    """2 after printing them when `ftwizard check` would report errors (no run folder is made for a run the
+    worker would refuse); warnings are printed and the run goes on. 0 when nothing stops it."""
+    from tuiapp.cli.check_command import launch_findings
+    from tuiapp.core.hardware import detect_hardware
+
+    findings, _notes = launch_findings(config, detect_hardware())
+    for finding in findings:
+        print(f"{source}: {finding}", file=sys.stderr)
+    errors = [finding for finding in findings if finding.level == "error"]
+    if errors:
+        print(f"ftwizard: {source} was not started: fix the error(s) above", file=sys.stderr)
+    return 2 if errors else 0
 
 
 def run_resume(args: argparse.Namespace) -> int:

@@ -30,7 +30,8 @@ CHARS_PER_TOKEN = 4  # the rough rule used when no tokenizer can be loaded
 
 
 def _records(request: InspectRequest, report: ReadReport) -> Iterator[Record]:
-    from tuiapp.training.trl_dataset import hub_records, is_local_source
+    from tuiapp.core.data.sources import is_local_source
+    from tuiapp.training.trl_dataset import hub_records
 
     if is_local_source(request.source):  # a missing one raises a DataError naming the path
         from tuiapp.core.data.sources import read_records

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tuiapp.core.data.clean import Duplicates, eval_count
 from tuiapp.core.data.records import DataError, ReadReport, Record, SkippedRow
 from tuiapp.core.data.shorten import shorten
+from tuiapp.core.data.sources import is_local_source
 from tuiapp.core.user_paths import user_path
 
 if TYPE_CHECKING:
@@ -61,18 +62,6 @@ def hub_records(
         raise
     except Exception as exc:  # datasets raises many kinds for the same few causes; classify by name and text
         raise _hub_error(dataset_id, exc) from None
-
-
-def is_local_source(source: str) -> bool:
-    """Whether `source` means a local file or folder: one that exists, a data file's name or a path.
-
-    Anything else is a Hub id, dots included (teknium/OpenHermes-2.5), so a mistyped file name is reported
-    as a missing file rather than as a Hub dataset that cannot be found.
-    """
-    from tuiapp.core.data.sources import is_supported
-
-    path = user_path(source)
-    return path.exists() or is_supported(path) or source.startswith((".", "/", "~"))
 
 
 def source_records(config: FTConfig, report: ReadReport, *, split: str | None = None) -> Iterator[Record]:

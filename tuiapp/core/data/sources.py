@@ -20,6 +20,7 @@ from tuiapp.core.data.read_tables import read_delimited, read_parquet
 from tuiapp.core.data.records import DataError, ReadReport, Record
 from tuiapp.core.data.shorten import name_list
 from tuiapp.core.file_kinds import special_kind
+from tuiapp.core.user_error import UserError
 from tuiapp.core.user_paths import user_path
 
 PathLike = str | os.PathLike[str]
@@ -139,6 +140,19 @@ def _source_files(path: Path, report: ReadReport) -> list[Path]:
     _check_supported(path)
     open_binary(path).close()  # fail now, not at the first row, if it cannot be opened
     return [path]
+
+
+def is_local_source(source: str) -> bool:
+    """Whether `source` means a local file or folder: one that exists, a data file's name or a path.
+
+    Anything else is a Hub id, dots included (teknium/OpenHermes-2.5), so a mistyped file name is reported
+    as a missing file rather than as a Hub dataset that cannot be found.
+    """
+    try:
+        path = user_path(source)
+    except UserError:  # a NUL, ~nobody: a path, and a bad one (reading it says why)
+        return True
+    return path.exists() or is_supported(path) or source.startswith((".", "/", "~"))
 
 
 def source_files(path: PathLike) -> list[Path]:
