@@ -125,3 +125,11 @@ def test_recovering_and_failed_with_fixes_round_trip_and_old_logs_still_parse() 
         assert parse_event(json.loads(json.dumps(event_to_json(event)))) == event
     old_failed = parse_event({"event": "failed", "time": 1.0, "reason": "error", "message": "boom"})
     assert isinstance(old_failed, Failed) and old_failed.fixes == []
+
+
+def test_target_modules_the_model_lacks_are_a_config_mistake() -> None:
+    from tuiapp.core.runs.failure import classify_failure
+
+    error = ValueError("Target modules {'nonsense_mod'} not found in the base model. Please check the target modules")
+    why = classify_failure(error)
+    assert why.reason == "bad_config" and "all-linear" in (why.hint or "")

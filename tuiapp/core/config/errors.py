@@ -147,7 +147,9 @@ _BOUND_WORDS = {
 
 
 def _is_positive_bound(ctx: dict[str, Any]) -> bool:
-    return ctx.get("gt") == 0 or ctx.get("ge") == 1
+    """A whole-number field's `gt=0` / `ge=1` (a float field's bound comes as 0.0: "above 0", not an integer)."""
+    bound = ctx.get("gt", ctx.get("ge"))
+    return isinstance(bound, int) and (ctx.get("gt") == 0 or ctx.get("ge") == 1)
 
 
 def _number(bound: Any) -> str:

@@ -76,8 +76,10 @@ def read_config_text(path: Path) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ConfigError([f"{path}: no such file; check the path or run `ftwizard` to create one"]) from None
-    except OSError as exc:
+    except PermissionError as exc:
         raise ConfigError([f"{path}: cannot read it ({exc.strerror or exc}); check its permissions"]) from None
+    except OSError as exc:  # a link loop, a name too long, a folder on the way that is a file
+        raise ConfigError([f"{path}: cannot read it ({exc.strerror or exc}); check the path"]) from None
     try:
         info = os.fstat(fd)  # the same checks on what was opened, in case the path changed in between
         _refuse_kind(path, info.st_mode)
@@ -231,6 +233,9 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, source: str) -> str:
         return f"{where}: {_TOO_DEEP}"
     if isinstance(exc, yaml.reader.ReaderError) or "control characters" in str(reason):
         return f"{where}: not valid YAML ({str(reason)[:120]}); a config is plain text: remove the character"
+    at = getattr(mark, "index", -1)
+    if "\t" in str(reason) or (0 <= at < len(text) and text[at] == "\t"):  # where YAML wants indentation
+        return f"{where}: not valid YAML (a tab): YAML indents with spaces only; replace the tab with spaces"
     return f"{where}: not valid YAML ({str(reason)[:120]}); check the indentation and quote values with ':' or '#'"
 
 

@@ -103,6 +103,12 @@ def _classify(exc: BaseException) -> FailureReason:
         )
     if "DataError" in names:
         return FailureReason("bad_data", "fix the dataset as the message says; `ftwizard data inspect` checks it")
+    if "target modules" in lowered and "not found" in lowered:  # PEFT, for lora.target_modules it lacks
+        return FailureReason(
+            "bad_config",
+            'lora.target_modules names modules this model does not have: use "all-linear", or names of its '
+            "linear layers (q_proj, k_proj, v_proj, o_proj, … in Llama-style models)",
+        )
     if "ConfigError" in names:
         return FailureReason("bad_config", "fix the config as the message says; `ftwizard check` validates it")
     if "bitsandbytes" in lowered or ("cuda" in lowered and ("not available" in lowered or "no cuda" in lowered)):
