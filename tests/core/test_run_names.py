@@ -53,3 +53,9 @@ def test_a_runs_dir_with_a_nul_is_exit_2(tmp_path: Path, capsys: pytest.CaptureF
     config.write_text("model:\n  name_or_path: org/model\n")
     assert main(["runs", "--runs-dir", "runs\0x"]) == 2
     assert "NUL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["finish", "attach", "stop", "resume", "merge"])
+def test_an_empty_run_name_is_said_not_taken_for_the_newest(command: str, tmp_path: Path, capsys) -> None:
+    assert main([command, "", "--runs-dir", str(tmp_path)]) == 2
+    assert "the run name is empty" in capsys.readouterr().err

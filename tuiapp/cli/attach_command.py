@@ -27,7 +27,7 @@ def pick_run(name: str | None, root: Path) -> Path:
     from tuiapp.core.runs.run_damage import events_problem
     from tuiapp.core.user_error import UserError
 
-    if name:
+    if name is not None:  # an empty name is a mistake to say, not a request for the newest run
         paths = find_run(name, root)
         if problem := events_problem(paths.events):
             raise UserError(

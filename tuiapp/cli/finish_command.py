@@ -26,7 +26,7 @@ def _pick(name: str | None, root: Path) -> Path:
     from tuiapp.core.runs.listing import list_runs
     from tuiapp.core.user_error import UserError
 
-    if name:
+    if name is not None:  # an empty name is a mistake to say, not a request for the newest run
         return find_run(name, root).root
     completed = [run for run in list_runs(root) if run.state == "completed"]
     if not completed:

@@ -195,6 +195,8 @@ _ELSEWHERE = f"choose another one with --runs-dir DIR, ${RUNS_DIR_ENV} or output
 
 def find_run(name_or_path: str, root: Path) -> RunPaths:
     """A run by its name under `root`, or by the path of its directory."""
+    if not name_or_path.strip():
+        raise UserError("the run name is empty", "give a run's name or folder: `ftwizard runs` lists them")
     # a path as typed (from the current folder), or a NAME in the root: `../x` never leaves the root that way
     by_name = [root / name_or_path] if run_name_problem(name_or_path) is None else []
     for candidate in (name_or_path, *map(str, by_name)):
