@@ -54,6 +54,14 @@ class RunSummary:
         return asdict(self)
 
 
+def _here(artifacts: list[str], root: Path) -> list[str]:
+    """The result folders as this run directory holds them: the completed event wrote absolute paths, which in
+    a run folder copied or moved elsewhere name the original's `final/` (another run's files)."""
+    return [
+        str(root / Path(a).name) if Path(a).is_absolute() and not Path(a).is_relative_to(root) else a for a in artifacts
+    ]
+
+
 def summarize_run(paths: RunPaths, events: Iterable[Event] | None = None) -> RunSummary:
     """Read one run directory into a summary in one pass over its events (read from the file unless given)."""
     status, status_problem = read_status_checked(paths.status)
@@ -85,7 +93,9 @@ def summarize_run(paths: RunPaths, events: Iterable[Event] | None = None) -> Run
         total_steps=metrics.total_steps if metrics else started.total_steps if started else None,
         loss=fold.last_loss,
         eval_loss=fold.last_eval.eval_loss if fold.last_eval else None,
-        artifacts=fold.last_completed.artifacts if fold.last_completed and state == "completed" else [],
+        artifacts=_here(fold.last_completed.artifacts, paths.root)
+        if fold.last_completed and state == "completed"
+        else [],
         failure=fold.last_failed.message if fold.last_failed and state == "failed" else None,
         checkpoint=str(checkpoint) if checkpoint else None,
         oom_recoveries=fold.recoveries,
