@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hardware_fixtures import SYSTEM
 
 from tuiapp.core.hardware import UnknownGpuError, gpu_catalog, planned_hardware, resolve_gpu
-from tuiapp.core.hardware.profile import SystemInfo
-from tuiapp.core.units import GIB
-
-SYSTEM = SystemInfo(
-    cpu_count=2,
-    ram_total_bytes=8 * GIB,
-    ram_available_bytes=6 * GIB,
-    disk_path="/runs",
-    disk_total_bytes=100 * GIB,
-    disk_free_bytes=50 * GIB,
-)
 
 
 def test_catalogue_covers_the_common_cards() -> None:
