@@ -40,3 +40,12 @@ def test_headless_demo_trains_to_completion_with_falling_loss(data_home) -> None
     losses = [e["loss"] for e in events if e.get("event") == "metrics" and e.get("loss") is not None]
     assert len(losses) >= 30 and sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5
     assert (run / "final" / "adapter_config.json").is_file()
+
+
+def test_building_is_said_only_when_the_demo_model_is_built(data_home, monkeypatch, capsys) -> None:
+    from tuiapp.cli import main, train_command
+
+    ensure_demo_model()
+    monkeypatch.setattr(train_command, "_start", lambda *args, **kwargs: 0)  # the run is prepared, not trained
+    assert main(["demo", "--headless"]) == 0
+    assert "building the demo model" not in capsys.readouterr().err

@@ -20,10 +20,11 @@ def register(commands: Any) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     from tuiapp.cli.train_command import _start
-    from tuiapp.core.demo import demo_config, ensure_demo_model
+    from tuiapp.core.demo import demo_config, demo_model_dir, demo_model_is_current, ensure_demo_model
     from tuiapp.core.runs.launcher import launch_worker, prepare_run
 
-    print("building the demo model (a tiny random-init Llama, once)…", file=sys.stderr)
+    if not demo_model_is_current(demo_model_dir()):  # said only when it is built
+        print("building the demo model (a tiny random-init Llama, once)…", file=sys.stderr)
     config = demo_config(ensure_demo_model())
     paths = prepare_run(config, runs_dir=args.runs_dir)
     if args.headless or not sys.stdout.isatty():
