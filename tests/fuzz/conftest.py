@@ -88,10 +88,6 @@ def case_dir(tmp_path: Path) -> Callable[[], AbstractContextManager[Path]]:
     @contextmanager
     def fresh() -> Iterator[Path]:
         folder = Path(tempfile.mkdtemp(dir=tmp_path))
-        # the data files the generated configs name (check and train refuse a local source that is not there)
-        (folder / "data.jsonl").write_text('{"text": "hello"}\n', encoding="utf-8")
-        (folder / "data").mkdir()
-        (folder / "data" / "train.csv").write_text("text\nhello\n", encoding="utf-8")
         try:
             yield folder
         finally:

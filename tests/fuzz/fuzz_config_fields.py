@@ -104,7 +104,7 @@ FIELDS: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], st.Searc
     "lora.use_dora": BOOL,
     "lora.use_rslora": BOOL,
     "dataset.source": (
-        st.sampled_from(["data.jsonl", "org/dataset", "./data/train.csv"]),
+        st.sampled_from(["data.jsonl", "org/dataset", "./sets/train.csv"]),
         st.one_of(st.sampled_from(["", None, 5]), WRONG_TYPES),
         HOSTILE_TEXT.filter(lambda s: s.strip() != ""),
     ),

@@ -99,9 +99,17 @@ def _write(folder: Path, doc: ConfigDoc) -> Path:
     return path
 
 
+def _data_files(folder: Path) -> None:
+    """The local data files the generated configs name (check and train refuse a local source that is not there)."""
+    (folder / "data.jsonl").write_text('{"text": "hello"}\n', encoding="utf-8")
+    (folder / "sets").mkdir()
+    (folder / "sets" / "train.csv").write_text("text\nhello\n", encoding="utf-8")
+
+
 def check_case(case_dir: Callable[[], AbstractContextManager[Path]], doc: ConfigDoc, as_json: bool) -> None:
     with case_dir() as folder, working_dir(folder):
         path = _write(folder, doc)
+        _data_files(folder)
         argv = ["check", str(path), *PLANNED_GPU, *(["--json"] if as_json else [])]
         outcome = run_cli(argv, KIND, {"run.yaml": doc.show()})
         if not judge(outcome, doc, path):
@@ -116,6 +124,7 @@ def train_case(case_dir: Callable[[], AbstractContextManager[Path]], doc: Config
     """`train CONFIG --detach` with the worker faked: the run directory is prepared exactly as for training."""
     with case_dir() as folder, working_dir(folder):
         path, runs = _write(folder, doc), folder / "runs"
+        _data_files(folder)
         before = len(spawned)
         argv = ["train", str(path), "--detach", "--runs-dir", str(runs)]
         outcome = run_cli(argv, KIND, {"run.yaml": doc.show()})
