@@ -62,6 +62,10 @@ class TrainingSetup:
     attn_implementation: str = "sdpa"
     double_quant: bool = True
     framework: Literal["hf", "unsloth"] = "hf"
+    # How the stack trains; None means "what our backend for `framework` does" (backend_choices.resolve).
+    loss_path: Literal["chunked", "full_logits"] | None = None
+    kbit_upcast: bool | None = None
+    adapter_dtype: Literal["fp32", "bf16", "fp16"] | None = None
 
     @property
     def tokens(self) -> int:
