@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         attach_command,  # step 4: the live Training dashboard
         chat_command,
         check_command,
+        compare_command,
         data_command,
         demo_command,
         finish_command,
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan_command.register(commands)
     data_command.register(commands)
     train_command.register(commands)
+    compare_command.register(commands)
     runs_command.register(commands)
     attach_command.register(commands)
     demo_command.register(commands)

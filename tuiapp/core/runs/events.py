@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from tuiapp.core.runs.action_events import ACTION_EVENT_TYPES
+from tuiapp.core.runs.compare_events import COMPARE_EVENT_TYPES  # ftwizard compare's: trial_measured, ...
 from tuiapp.core.runs.event_base import Event, progress_fraction
 from tuiapp.core.runs.event_fields import field_checks
 
@@ -164,6 +165,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Stopped,
         Failed,
         *ACTION_EVENT_TYPES,
+        *COMPARE_EVENT_TYPES,
     )
 }
 FINAL_KINDS = frozenset({"completed", "stopped", "failed"})

@@ -119,6 +119,9 @@ def stop_run(paths: RunPaths) -> int:
 
 def resume_run(paths: RunPaths) -> subprocess.Popen[bytes]:
     """Start the worker again on a stopped, died or failed run; it continues from the last checkpoint."""
+    from tuiapp.core.compare.run_dir import refuse_resume_of_comparison
+
+    refuse_resume_of_comparison(paths)  # a comparison's config.yaml is not a run to train
     summary = summarize_run(paths)
     if summary.state == "damaged":
         _check_resumable(paths, summary)
