@@ -221,8 +221,14 @@ class FTWizardApp(App[None]):
 
     def open_run(self, run_dir: Path, step: bool = False) -> None:
         """The live dashboard of a run; `step` marks it as the wizard's last step (breadcrumb and title)."""
+        from tuiapp.core.compare.run_dir import is_comparison
         from tuiapp.tui.screens.training_screen import TrainingScreen
 
+        if is_comparison(run_dir):  # a comparison of methods (ftwizard compare) has its own screen
+            from tuiapp.tui.screens.compare_screen import CompareScreen
+
+            self.push_screen(CompareScreen(run_dir=run_dir))
+            return
         screen = TrainingScreen(run_dir)
         if step:
             screen.step_id = "train"

@@ -10,6 +10,7 @@ TOPICS = (
     "hardware",
     "model",
     "method",
+    "compare",
     "dataset",
     "hyperparams",
     "training",

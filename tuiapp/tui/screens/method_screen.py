@@ -44,6 +44,7 @@ class MethodScreen(StepScreen[None]):
         Binding("escape", "back", "Back"),
         Binding("x", "exact", "Exact check"),
         Binding("s", "save", "Save config"),
+        Binding("c", "compare", "Compare"),
         Binding("ctrl+n", "next", "Next", priority=True),
     ]
 
@@ -169,6 +170,14 @@ class MethodScreen(StepScreen[None]):
         self.query_one("#exact-busy").display = False
         self.exact_text = f"[red]Exact check failed[/]: {escape(failure_text(error))}"
         return True
+
+    def action_compare(self) -> None:
+        """Measure a short trial of every method here, on the highlighted option's config (compare_screen)."""
+        from tuiapp.tui.screens.compare_screen import CompareScreen
+
+        if self.highlighted is not None:
+            methods = tuple(option.method for option in self.plan.options)
+            self.app.push_screen(CompareScreen(config=self._config(self.highlighted), methods=methods))
 
     def action_save(self) -> None:
         if self.highlighted is not None:
