@@ -13,7 +13,7 @@ from tuiapp.core.compare.result import MISMATCH_SHARE, fold_compare, mismatches
 from tuiapp.core.compare.run_dir import load_result
 from tuiapp.core.compare.table import NOT_ON_CPU, bar_chart, format_table, mismatch_lines, report_lines, table_rows
 from tuiapp.core.runs.compare_events import COMPARE_EVENT_TYPES, EstimateMismatch, TrialMeasured
-from tuiapp.core.runs.events import EVENT_TYPES, EventWriter, Metrics, event_to_json, parse_event
+from tuiapp.core.runs.events import EVENT_TYPES, EventWriter, Metrics, Stopped, event_to_json, parse_event
 from tuiapp.core.runs.follow import read_events
 from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.units import GIB
@@ -120,3 +120,14 @@ def test_a_trial_directory_becomes_figures_and_mismatch_events(tmp_path: Path, t
         and on_cpu.estimated == {}
         and mismatch_events(on_cpu, None, {}, {}) == []
     )
+
+
+def test_a_stopped_comparison_says_which_trials_never_ran_and_where_one_ended() -> None:
+    lines = (RECORDED / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    events = [parse_event(json.loads(line)) for line in lines[:4]]  # the plan, started, the full trial measured
+    early = TrialMeasured(method="lora", state="stopped", device="cpu", steps=4, loss=6.0, peak_rss=GIB)
+    result = fold_compare([*events, early, Stopped(step=14)])
+    states = {row[0]: (row[1], row[3]) for row in table_rows(result)[1:]}
+    assert states["full"] == ("completed", "6.6142") and states["lora"] == ("stopped", "6.0000 (step 4)")
+    assert states["qlora"] == ("not run", "-")
+    assert report_lines(result)[-1] == "the comparison stopped"

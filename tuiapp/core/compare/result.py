@@ -64,6 +64,12 @@ class CompareResult:
     def measured(self) -> list[TrialMeasured]:
         return [row.trial for row in self.rows.values() if row.trial is not None]
 
+    def state_of(self, row: MethodRow) -> str:
+        """The row's state; a trial that an ended comparison never measured is `not run`."""
+        if self.final is not None and row.state in ("waiting", "running"):
+            return "not run"
+        return row.state
+
     def add(self, event: Event) -> None:
         if isinstance(event, CompareStarted):
             self.started = event

@@ -53,9 +53,11 @@ def table_rows(result: CompareResult) -> list[list[str]]:
             continue
         speed = f"{trial.tokens_per_s:,.0f}" if trial and trial.tokens_per_s is not None else "-"
         loss = f"{trial.loss:.4f}" if trial and trial.loss is not None else "-"
+        if trial and trial.loss is not None and steps and trial.steps != steps:  # it ended early: say where
+            loss += f" (step {trial.steps})"
         cells = [f"{_measured_text(row, f)} / {size_text(_estimated(row, f))}" for f in FIGURES]
         rss = [size_text(trial.peak_rss if trial else None)] if cpu else []
-        rows.append([row.method, row.state, speed, loss, *cells, *rss])
+        rows.append([row.method, result.state_of(row), speed, loss, *cells, *rss])
     return rows
 
 
