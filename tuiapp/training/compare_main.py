@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ class Comparison:
         measured = measure_trial(trial, method, str(self.plan.get("device", "cpu")), config, shape, bf16)
         writer.write(measured)
         started = next((e for e in read_events(trial.events) if isinstance(e, Started)), None)
-        setup = _plain(vars(setup_from_config(config, bf16))) if config is not None else {}
+        setup = _plain(asdict(setup_from_config(config, bf16))) if config is not None else {}
         setup["batch_shape"] = measured.batch_shape
         for mismatch in mismatch_events(measured, self.plan.get("gpu"), setup, started.versions if started else {}):
             writer.write(mismatch)

@@ -90,7 +90,7 @@ def measure_trial(
         estimated=estimated,
         peak_rss=measured.get("peak_rss"),
         batch_shape=measured.get("batch_shape", []),
-        wall_s=(final.time - starts[0]) if final is not None and starts else None,
+        wall_s=max(final.time - starts[0], 0.0) if final is not None and starts else None,  # a clock set back: 0
         message=final.message if isinstance(final, Failed) else None,
     )
 
