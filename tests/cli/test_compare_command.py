@@ -60,7 +60,7 @@ def test_a_missing_config_and_missing_arguments_are_said(tmp_path: Path, capsys)
     assert "not both" in capsys.readouterr().err
     with pytest.raises(SystemExit) as caught:  # argparse's own usage error for a word that is not a number
         main(["compare", "--steps", "ten"])
-    assert caught.value.code == 2 and "invalid int value: 'ten'" in capsys.readouterr().err
+    assert caught.value.code == 2 and "'ten' is not a whole number" in capsys.readouterr().err
 
 
 def test_open_shows_a_recorded_comparison_again(tmp_path: Path, capsys) -> None:

@@ -21,7 +21,9 @@ POLL_S = 0.5
 
 
 def register(commands: Any) -> None:
+    from tuiapp.cli.arg_types import whole_number
     from tuiapp.core.compare.plan import DEFAULT_METHODS, DEFAULT_STEPS, STEPS_BOUNDS
+    from tuiapp.core.config.choices import STEPS_MAX  # a number at all; check_steps says a trial's bounds
 
     parser = commands.add_parser(
         "compare", help="measure a short trial of each method here (tokens/s, peak memory, loss) beside the estimates"
@@ -30,10 +32,13 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--methods", default=",".join(DEFAULT_METHODS), help=f"comma-separated (default {','.join(DEFAULT_METHODS)})"
     )
+    low, high = STEPS_BOUNDS
     parser.add_argument(
-        "--steps", type=int, default=DEFAULT_STEPS, help=f"steps per trial, {STEPS_BOUNDS[0]}-{STEPS_BOUNDS[1]} "
-        f"(default {DEFAULT_STEPS})"
-    )  # fmt: skip
+        "--steps",
+        type=whole_number(1, STEPS_MAX),
+        default=DEFAULT_STEPS,
+        help=f"steps per trial, {low}-{high} (default {DEFAULT_STEPS})",
+    )
     parser.add_argument("--open", metavar="RUN", help="show a comparison made before (its name or folder)")
     parser.add_argument("--detach", action="store_true", help="start the comparison and return at once")
     parser.add_argument("--json", action="store_true", help="with --open: print the comparison as JSON")
