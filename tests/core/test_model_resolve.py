@@ -148,6 +148,23 @@ def test_catalogue_answers_offline_by_id_or_alias(hub: None) -> None:
     assert any("revision v2 was not checked" in note for note in with_revision.notes)
 
 
+def test_base_ids_and_unsloth_mirrors_answer_offline(hub: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plan --model meta-llama/Llama-3.1-8B` said "Did you mean ...-Instruct" offline: the base shares the
+    instruct model's shape, and the unsloth/ mirrors of both are in the catalogue too."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    base = resolve_model("meta-llama/Llama-3.1-8B")
+    assert base.source == "catalogue" and base.shape.name == "meta-llama/Llama-3.1-8B"
+    assert base.shape.total_params == resolve_model("meta-llama/Llama-3.1-8B-Instruct").shape.total_params
+    assert (base.license, base.gated) == ("llama3.1", True)
+    assert any("Llama-3.1-8B-Instruct's figures" in note for note in base.notes)
+    mirror = resolve_model("unsloth/Qwen2.5-7B-Instruct-bnb-4bit")
+    assert mirror.source == "catalogue" and mirror.gated is False
+    assert mirror.shape.stored_quantization is not None and mirror.shape.stored_quantization.bits == 4
+    assert mirror.hf_config["quantization_config"]["quant_method"] == "bitsandbytes"
+    assert any("stored already quantized" in note for note in mirror.notes)
+    assert any("a mirror of Qwen/Qwen2.5-7B-Instruct" in note for note in mirror.notes)
+
+
 def test_the_hub_is_asked_for_config_json_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub: None, online: None
 ) -> None:

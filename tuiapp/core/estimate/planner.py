@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from tuiapp.core.estimate.closed_form import MemoryEstimate, TrainingSetup, estimate_memory
+from tuiapp.core.estimate.moe_notes import moe_notes
 from tuiapp.core.estimate.plan_notes import METHOD_NAMES, plan_notes
 from tuiapp.core.units import GIB
 
@@ -250,7 +251,7 @@ def make_plan(
     if len(ranked) > 1 and ranked[0].method == "full" and not enough_data:
         ranked = ranked[1:]  # data size argues for an adapter
     chosen = ranked[0] if ranked else None
-    notes = plan_notes(options, shape)
+    notes = (*plan_notes(options, shape), *moe_notes(options, shape, installed))
     if gpu is None:
         advice = ("no GPU here: add --gpu 'RTX 4090' or --gpu 24GB to plan for the box you will rent",)
         return Plan(options, None, (), framework, framework_reason, advice, notes)

@@ -58,7 +58,7 @@ class ResolvedModel(BaseModel):
             gated=entry.gated,
             context_length=shape.max_position_embeddings,
             hf_config=dict(entry.config),
-            notes=(*_shape_notes(entry.config), *notes),
+            notes=(*_shape_notes(entry.config), *entry.notes, *notes),
         )
 
 

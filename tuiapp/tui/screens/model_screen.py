@@ -18,7 +18,7 @@ from textual.widgets import Footer, Input, LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from tuiapp.core.models.catalog import model_catalog
+from tuiapp.core.models.catalog import derived_entries, model_catalog
 from tuiapp.core.models.local_cache import cached_model_ids
 from tuiapp.core.models.resolve import resolve_model
 from tuiapp.tui.screens.step_screen import StepScreen, failure_text
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 
 class ModelScreen(StepScreen[None]):
-    """Type an id or path (Tab completes from the local Hugging Face cache and the catalogue), or pick from
-    the list; Ctrl+N goes on."""
+    """Type an id or path (Tab completes from the local Hugging Face cache and the catalogue: its models, their
+    base ids and their unsloth/ mirrors), or pick from the list; Ctrl+N goes on."""
 
     STEP = "model"
     HELP_TOPIC = "model"
@@ -66,7 +66,8 @@ class ModelScreen(StepScreen[None]):
         self._resolve = resolve or (lambda name: resolve_model(name))
         self._initial = initial
         self._cached = tuple(cached())  # a directory listing: fast enough to do here
-        self._names = list(dict.fromkeys([*self._cached, *(entry.name for entry in model_catalog())]))
+        self._catalogue = {entry.name: entry.aliases for entry in (*model_catalog(), *derived_entries())}
+        self._names = list(dict.fromkeys([*self._cached, *self._catalogue]))
 
     def compose(self) -> ComposeResult:
         yield from self.header()
@@ -89,10 +90,11 @@ class ModelScreen(StepScreen[None]):
         self.query_one(ModelFacts).model = self.model
 
     def _options(self, query: str) -> list[Option]:
-        """Cached models first (they need no network), then the catalogue; both filtered by the words typed."""
+        """Cached models first (they need no network), then the catalogue (listed models, then base ids and
+        mirrors); both filtered by the words typed."""
         searchable = {name: name for name in self._cached}
-        for entry in model_catalog():
-            searchable.setdefault(entry.name, f"{entry.name} {' '.join(entry.aliases)}")
+        for name, aliases in self._catalogue.items():
+            searchable.setdefault(name, f"{name} {' '.join(aliases)}")
         words = query.lower().split()
         names = [name for name, text in searchable.items() if all(word in text.lower() for word in words)]
         cached = set(self._cached)
