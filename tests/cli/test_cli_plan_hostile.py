@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ def test_exact_on_a_model_too_deep_to_simulate_quickly_says_so_in_the_table(
 def test_the_exact_check_itself_refuses_an_absurd_request_for_every_caller(no_simulation: None) -> None:
     """The Method and Hyperparameters screens call run_exact_check directly: it guards itself too."""
     request = simulation_request({**LLAMA, "num_hidden_layers": 10**6}, TrainingSetup(method="lora"))
-    assert setup_from_request(request) == TrainingSetup(method="lora")
+    assert setup_from_request(request) == replace(TrainingSetup(method="lora"), loss_path="chunked")
     started = time.perf_counter()
     with pytest.raises(ExactCheckError, match="not simulated"):
         run_exact_check(request)

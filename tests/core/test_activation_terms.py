@@ -40,7 +40,7 @@ def test_attention_only_qlora_holds_the_mlp_gradients_in_the_fp32_stream() -> No
     stream of a kbit-prepared model: six intermediate-wide fp32 tensors, so each extra unit of width
     costs 6 x 4 bytes per token (plus a little: the widest dequantized weight grows too)."""
     targets = ("q_proj", "k_proj", "v_proj", "o_proj")
-    setup = TrainingSetup(method="qlora", seq_len=SEQ, micro_batch=BATCH, lora_targets=targets)
+    setup = TrainingSetup(method="qlora", seq_len=SEQ, micro_batch=BATCH, lora_targets=targets, kbit_upcast=True)
     base = _mistral_v01()
     wider = base.model_copy(update={"intermediate_size": base.intermediate_size + 1024})
 

@@ -42,6 +42,11 @@ MEASURED_SETUP = TrainingSetup(
     lora_targets=("q_proj", "k_proj", "v_proj", "o_proj"),
     lora_dropout=0.0,
     attn_implementation="flash_attention_2",
+    # The measured stack (fms-acceleration, 2024): transformers' loss on the full logits, a kbit-prepared
+    # QLoRA (fp32 norms, embeddings and head) with fp32 adapters, not what our TRL 1.16 backend runs.
+    loss_path="full_logits",
+    kbit_upcast=True,
+    adapter_dtype="fp32",
 )
 
 

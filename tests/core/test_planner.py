@@ -85,7 +85,8 @@ def test_unknown_data_size_is_a_sentence() -> None:
 
 
 def test_a_small_model_says_why_qlora_needs_more_and_what_dominates() -> None:
-    request = PlanRequest(framework="hf")
+    """On a stack with the full logits and a kbit-prepared (fp32) QLoRA; our backend has neither."""
+    request = PlanRequest(framework="hf", loss_path="full_logits", kbit_upcast=True, adapter_dtype="fp32")
     plan = make_plan(shape("Qwen/Qwen2.5-0.5B-Instruct"), resolve_gpu("24GB").as_gpu(), request, planned=True)
     peaks = {option.method: option.estimate.peak_alloc_bytes for option in plan.options}
     assert peaks["qlora"] > peaks["full"] > peaks["lora"]  # the surprise being explained

@@ -58,18 +58,33 @@ def _assert_matches_real(model_dir: Path, request: dict[str, Any]) -> None:
     assert {key: simulated[key] for key in COUNTS} == {key: real[key] for key in COUNTS}
 
 
+@pytest.mark.parametrize("loss_path", ["chunked", "full_logits"])
 @pytest.mark.parametrize("checkpointing", [False, True], ids=["no-gc", "gc"])
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("method", ["full", "lora", "qlora"])
 @pytest.mark.parametrize("arch", ["llama", "qwen2"])
 def test_simulation_equals_the_real_cpu_step(
-    tiny_model_dirs: dict[str, Path], arch: str, method: str, dtype: str, checkpointing: bool
+    tiny_model_dirs: dict[str, Path], arch: str, method: str, dtype: str, checkpointing: bool, loss_path: str
 ) -> None:
     """Same step, same tracker, fake vs real tensors: within 1% (in practice byte-identical). QLoRA's real
-    side runs bitsandbytes' CPU backend; its fused 4-bit matmul is expanded op by op by the tracker."""
+    side runs bitsandbytes' CPU backend; its fused 4-bit matmul is expanded op by op by the tracker.
+    "chunked" is TRL's fused LM head (SFTTrainer's loss), "full_logits" the model's own loss."""
     model_dir = tiny_model_dirs[arch]
-    request = _request(model_dir, method=method, dtype=dtype, gradient_checkpointing=checkpointing)
+    request = _request(model_dir, method=method, dtype=dtype, gradient_checkpointing=checkpointing, loss_path=loss_path)
     _assert_matches_real(model_dir, request)
+
+
+def test_the_chunked_loss_never_holds_the_logits(tiny_model_dirs: dict[str, Path]) -> None:
+    """TRL's fused head against the full logits on a vocabulary made large: the full-logits step holds
+    (batch, seq, vocab) tensors at its peak, the chunked one only its fixed 4096 x 32768 tile buffer."""
+    config = {**_config(tiny_model_dirs["llama"]), "vocab_size": 65536}
+    request = {"hf_config": config, "method": "lora", "seq_len": 512, "micro_batch": 4, "dtype": "bfloat16"}
+    full = simulate_training_step({**request, "loss_path": "full_logits"})
+    chunked = simulate_training_step({**request, "loss_path": "chunked"})
+    logits = 4 * 511 * 65536 * 2  # one bf16 copy of the logits
+    assert full["peak_bytes"] - chunked["peak_bytes"] > 4 * logits
+    tile = 2044 * 32768 * 2
+    assert chunked["peak_forward_bytes"] - chunked["weights_bytes"] - chunked["optimizer_state_bytes"] < 2 * tile
 
 
 @pytest.mark.parametrize(

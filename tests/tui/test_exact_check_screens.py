@@ -90,7 +90,7 @@ def expected_figures(peak: int, closed: int, free: int) -> list[str]:
 
 # ----- the Method screen --------------------------------------------------------------------------------
 async def test_method_exact_check_shows_the_childs_peak_and_verdict(tmp_path, monkeypatch) -> None:
-    child = answered(SMOLLM_LORA_ANSWER, method="lora", micro_batch=4, seq_len=2048, gradient_checkpointing=False)
+    child = answered(SMOLLM_LORA_ANSWER, method="lora", micro_batch=8, seq_len=2048, gradient_checkpointing=False)
     play_child(monkeypatch, child, tmp_path / "cache")
     app = wizard(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -134,7 +134,7 @@ async def test_method_exact_check_failure_is_a_located_message(tmp_path, monkeyp
 
 # ----- the Hyperparameters screen -----------------------------------------------------------------------
 async def test_hyperparams_ctrl_e_shows_the_childs_peak_and_verdict(tmp_path, monkeypatch) -> None:
-    child = answered(SMOLLM_LORA_512_ANSWER, method="lora", micro_batch=4, seq_len=512, gradient_checkpointing=False)
+    child = answered(SMOLLM_LORA_512_ANSWER, method="lora", micro_batch=8, seq_len=512, gradient_checkpointing=False)
     play_child(monkeypatch, child, tmp_path / "cache")
     app = wizard(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -144,7 +144,7 @@ async def test_hyperparams_ctrl_e_shows_the_childs_peak_and_verdict(tmp_path, mo
         closed = estimate_config(screen.config, screen.model.shape, screen.bf16).peak_alloc_bytes
         for figure in expected_figures(SMOLLM_LORA_512_ANSWER["peak_bytes"], closed, screen.free_bytes):
             assert figure in text
-        assert text.startswith("Exact check (lora, micro-batch 4, 512 tokens):")
+        assert text.startswith("Exact check (lora, micro-batch 8, 512 tokens):")
         (request,) = child.requests
         assert request["hf_config"]["hidden_size"] == 576 and request["dtype"] == "bfloat16"
         assert not screen.query_one("#hp-exact-busy").display

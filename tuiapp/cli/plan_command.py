@@ -44,6 +44,23 @@ def register(commands: Any) -> None:
     parser.add_argument("--lora-targets", nargs="+", metavar="NAME", help="default: all-linear")
     parser.add_argument("--attn", choices=["sdpa", "eager", "flash"], default="sdpa")
     parser.add_argument("--framework", choices=choices(Framework))
+    parser.add_argument(
+        "--loss-path",
+        choices=["chunked", "full-logits"],
+        help="the loss over the vocabulary: chunked (TRL's fused LM head, Unsloth's fused CE) or the full "
+        "logits (older stacks); default: what our backend does",
+    )
+    parser.add_argument(
+        "--kbit-upcast",
+        choices=["on", "off"],
+        help="QLoRA/8-bit: norms, embeddings and LM head upcast to fp32 (PEFT's prepare_model_for_kbit_training); "
+        "default: what our backend does (off)",
+    )
+    parser.add_argument(
+        "--adapter-dtype",
+        choices=["fp32", "bf16", "fp16"],
+        help="dtype of the LoRA weights; default: what our backend does (fp32, bf16 on a quantized base)",
+    )
     parser.add_argument("--exact", action="store_true", help="also simulate one real step (child process)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
@@ -77,6 +94,9 @@ def _request(args: argparse.Namespace) -> Any:
         attn_implementation="flash_attention_2" if args.attn == "flash" else args.attn,
         framework=args.framework,
         methods=(args.method,) if args.method else ("full", "lora", "qlora"),
+        loss_path=args.loss_path.replace("-", "_") if args.loss_path else None,
+        kbit_upcast=None if args.kbit_upcast is None else args.kbit_upcast == "on",
+        adapter_dtype=args.adapter_dtype,
     )
 
 
@@ -86,6 +106,8 @@ def _gib(num: float) -> float:
 
 def plan_to_json(model: Any, gpu: Any, plan: Any, source: str) -> dict[str, Any]:
     """The plan as one JSON-ready dict (sizes in GiB)."""
+    from tuiapp.core.estimate.setup_line import setup_choices
+
     methods = {}
     for option in plan.options:
         setup, estimate = option.setup, option.estimate
@@ -103,6 +125,7 @@ def plan_to_json(model: Any, gpu: Any, plan: Any, source: str) -> dict[str, Any]
             "peak_phase": estimate.peak_phase,
             "breakdown_gib": {name: _gib(value) for name, value in estimate.breakdown().items()},
             "notes": list(estimate.notes),
+            "setup": setup_choices(setup),
         }
     return {
         "model": {"name": model.shape.name, "source": model.source, "total_params": model.shape.total_params},

@@ -49,6 +49,9 @@ def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
             settings,
         )
     console.print(table)
+    for method, row in report["methods"].items():  # which stack each figure describes
+        if "setup" in row:
+            console.print(f"[dim]{method}: {escape(row['setup']['line'])}[/]")
     for note in report.get("notes", []):  # why the peaks differ where they surprise
         console.print(f"Note: {escape(note)}")
     console.print(f"Framework: {escape(report['framework_reason'])}")

@@ -74,7 +74,9 @@ def _measure(model: nn.Module, request: SimRequest, tracker: StorageTracker, ext
     shape = (request.micro_batch, request.seq_len)
     batch = {"input_ids": torch.randint(0, vocab, shape), "labels": torch.randint(0, vocab, shape)}
     tracker.reset_peak()
-    phases = run_training_step(model, optimizer, batch, tracker, _mixed_precision(request))
+    phases = run_training_step(
+        model, optimizer, batch, tracker, _mixed_precision(request), loss_path=request.loss_path
+    )
     trainable, total = _count_params(model)
     return {
         "peak_bytes": tracker.peak,
@@ -107,10 +109,12 @@ def simulate_training_step(request: dict[str, Any]) -> dict[str, Any]:
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     from tuiapp.training.memory_tracker import make_storage_tracker
+    from tuiapp.training.sim_loss import apply_loss_path
     from tuiapp.training.sim_model import build_meta_model, prepare_for_training, to_fake
 
     parsed = parse_request(request)
     model = prepare_for_training(build_meta_model(parsed), parsed)
+    apply_loss_path(model, parsed.loss_path)
     fake_mode = FakeTensorMode()
     to_fake(model, fake_mode)
     tracker = make_storage_tracker()
@@ -127,6 +131,7 @@ def measure_real_training_step(model_dir: str | Path, request: dict[str, Any]) -
 
     from tuiapp.training.memory_tracker import make_storage_tracker
     from tuiapp.training.quant_emulation import quant_state_tensors
+    from tuiapp.training.sim_loss import apply_loss_path
     from tuiapp.training.sim_model import prepare_for_training, torch_dtype
 
     started = time.perf_counter()
@@ -150,6 +155,7 @@ def measure_real_training_step(model_dir: str | Path, request: dict[str, Any]) -
         device_map="cpu" if quantization else None,
     )
     model = prepare_for_training(model, parsed)
+    apply_loss_path(model, parsed.loss_path)
     torch.manual_seed(0)
     tracker = make_storage_tracker(expand=_fused_bnb_ops() if quantization else None)
     with tracker:

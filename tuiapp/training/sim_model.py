@@ -18,6 +18,7 @@ METHODS = ("full", "lora", "qlora", "lora8")
 OPTIMIZERS = ("adamw_torch", "adamw_8bit", "paged_adamw_8bit", "sgd")
 DTYPES = ("bfloat16", "float16", "float32")
 ATTENTION = ("sdpa", "eager")
+LOSS_PATHS = ("chunked", "full_logits")  # tuiapp.training.sim_loss
 DEFAULTS: dict[str, Any] = {
     "lora_r": 16,
     "lora_targets": "all-linear",
@@ -27,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "dtype": "bfloat16",
     "attn_implementation": "sdpa",
     "double_quant": True,
+    "loss_path": "full_logits",
 }
 
 
@@ -47,6 +49,8 @@ class SimRequest:
     dtype: str
     attn_implementation: str
     double_quant: bool
+    loss_path: str = "full_logits"
+    """"chunked": TRL's fused LM head (SFTTrainer); "full_logits": the model's own loss on its logits."""
 
     @property
     def quantized(self) -> bool:
@@ -108,6 +112,7 @@ def parse_request(data: Any) -> SimRequest:
         dtype=_choice(full, "dtype", DTYPES),
         attn_implementation=_choice(full, "attn_implementation", ATTENTION),
         double_quant=full["double_quant"],
+        loss_path=_choice(full, "loss_path", LOSS_PATHS),
     )
 
 

@@ -99,28 +99,26 @@ def run_training_step(
     tracker: StorageTracker,
     mixed_precision: torch.dtype | None,
     device_type: str = "cpu",
+    loss_path: str = "full_logits",
 ) -> dict[str, int]:
-    """Forward (loss inside the model), backward, gradient clipping, optimizer step; bytes per phase.
+    """Forward and loss (`tuiapp.training.sim_loss.forward_loss` for `loss_path`), backward, gradient
+    clipping, optimizer step; bytes per phase.
 
-    With mixed precision the forward runs under autocast (on `device_type`) and its outputs are cast to
-    fp32 afterwards, as accelerate wraps the model's forward for Trainer's `bf16=True` / `fp16=True`."""
+    With mixed precision the forward runs under autocast (on `device_type`), as accelerate wraps the
+    model's forward for Trainer's `bf16=True` / `fp16=True`."""
     import torch
 
+    from tuiapp.training.sim_loss import forward_loss, gpu_kernels
+
     params = [p for p in model.parameters() if p.requires_grad]
-    autocast = torch.autocast(device_type, dtype=mixed_precision) if mixed_precision else nullcontext()
-    with tracker.window() as forward:
-        with autocast:
-            outputs = model(**batch)
-        loss = outputs.loss
-        if mixed_precision is not None:
-            fp32_logits = outputs.logits.float()
-            del fp32_logits
-        del outputs  # Trainer.compute_loss keeps only the loss
-    after_forward = tracker.live
-    with tracker.window() as backward:
-        loss.backward()
-        del loss
-        torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM, foreach=True)
+    with gpu_kernels(tracker, loss_path):
+        with tracker.window() as forward:
+            loss = forward_loss(model, batch, mixed_precision, device_type, loss_path)
+        after_forward = tracker.live
+        with tracker.window() as backward:
+            loss.backward()
+            del loss
+            torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM, foreach=True)
     gradient_bytes = unique_bytes([p.grad for p in params if p.grad is not None])
     with tracker.window() as step:
         optimizer.step()

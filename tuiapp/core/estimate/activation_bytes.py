@@ -9,6 +9,7 @@ stream in fp32, so everything around the quantized layers is fp32 too.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,8 +18,33 @@ if TYPE_CHECKING:
     from tuiapp.core.models.shape import LinearSpec, ModelShape
 
 FP32 = 4
+# TRL 1.16 (trl/kernels/chunked_logprob.py TOKEN_CHUNK_SIZE, trl/trainer/utils.py _CHUNKED_LOGPROB_CHUNK_SIZE)
+TRL_TOKEN_TILE = 4096
+TRL_VOCAB_TILE = 32768
+TRL_ROW_STATE = 37  # per labelled row in the fused forward: bool mask, int64 target, seven fp32 statistics
+TRL_ROW_OUTPUTS = 15  # then log_z, log-probabilities, entropy (fp32) and three bool top-1 flags
+TRL_ROW_BACKWARD = 25  # saved int64 target, fp32 log_z and entropy; the mask and two fp32 gradients
+# Unsloth 2026.10 (unsloth_zoo/fused_losses/fused_linear.py module constants)
+UNSLOTH_SPLIT_COLS = 16384  # _SPLIT_COLS
+UNSLOTH_BWD_ROWS = 4096  # _BWD_ROWS (and _MAX_ROWS)
+UNSLOTH_FLASH_MIN_ROWS = 4096  # _flash_min_rows_auto on a card over 24.5 GiB (0 below: we take the larger)
+UNSLOTH_MIN_LOGITS = 512 * 151936  # _MIN_LOGITS
+UNSLOTH_CHUNK_BYTES = 2 * 2**30  # _budget_bytes: UNSLOTH_LOGPROB_CHUNK_GB=2
+FP32_ROW_INDEX = 12  # kept-row index (int64) and the fp32 log-probability of each labelled row
 RMS_PER_ROW = 4  # the fp32 1/rms of each normalized row, saved by every RMSNorm
 ATTENTION_INPUTS = {"q_proj", "k_proj", "v_proj", "qkv_proj"}  # fed by the layer's input norm
+
+
+@dataclass(frozen=True)
+class LossBytes:
+    """Bytes the loss over the vocabulary holds on top of the saved activations, per phase."""
+
+    forward: float
+    """At the busiest moment of the loss's forward."""
+    backward: float
+    """At the busiest moment of its backward (the LM head's input gradient made)."""
+    head_backward: float
+    """The same when the LM head trains (full fine-tuning), without the head's gradient itself."""
 
 
 @dataclass(frozen=True)
@@ -160,24 +186,124 @@ def _lora_running(spec: LinearSpec, setup: TrainingSetup, compute: int, stream: 
     return held + cast + dropout + input_dtype * spec.out_features
 
 
-def head_saved(shape: ModelShape, setup: TrainingSetup, compute: int) -> float:
-    """Bytes per token the final norm keeps, and the LM head's input when the head trains."""
+def head_saved(shape: ModelShape, setup: TrainingSetup, compute: int, stream: int, loss_path: str) -> float:
+    """Bytes per token the final norm keeps, and what the loss keeps of its input until backward.
+
+    full_logits: the LM head's input when the head trains (nn.Linear saves it for the weight's gradient).
+    chunked, TRL: `ChunkedLogProbFunction.forward` (trl/kernels/chunked_logprob.py) saves the gathered
+    hidden rows for every method (a copy, in the stream's dtype). chunked, Unsloth: the fused CE op takes
+    the gradient in its forward (unsloth_zoo/fused_losses/fused_linear.py `_ce_impl`) and saves only that
+    gradient, (rows, hidden) in the hidden states' dtype (`_ce_setup`)."""
     full = setup.method == "full"
     saved = _norm(shape.hidden_size, 1, compute, full, shape.norm_scales_in_fp32)
+    if loss_path == "chunked":
+        return saved + stream * shape.hidden_size
     return saved + (compute * shape.hidden_size if full else 0)
 
 
-def logits_bytes(shape: ModelShape, setup: TrainingSetup, compute: int) -> tuple[float, float]:
-    """Bytes per token over the vocabulary (forward peak, start of backward) for the HF loss.
+def logits_bytes(
+    shape: ModelShape, setup: TrainingSetup, compute: int, stream: int, head: int, loss_path: str
+) -> LossBytes:
+    """Bytes over the vocabulary for the loss path (`head`: bytes per value of the LM head's weight)."""
+    if loss_path != "chunked":
+        return _full_logits(shape, setup, compute)
+    if setup.framework == "unsloth":
+        return _unsloth_fused_ce(shape, setup, stream, head)
+    return _trl_fused_head(shape, setup, compute, stream, head)
+
+
+def _full_logits(shape: ModelShape, setup: TrainingSetup, compute: int) -> LossBytes:
+    """transformers' loss on the whole logits.
 
     Forward: the logits, their fp32 upcast inside the loss (or accelerate's fp32 copy of the output),
     and log-softmax kept for backward. Backward: log-softmax, the loss's gradient and log-softmax's
-    gradient, all fp32 (12 bytes). Gemma 2's soft-capping keeps tanh's output on top.
+    gradient, all fp32 (12 bytes). Gemma 2's soft-capping keeps tanh's output on top. The LM head's own
+    backward holds the logits' gradient in the compute dtype.
     """
-    vocab = shape.vocab_size
+    vocab, tokens = shape.vocab_size, setup.tokens
     forward = compute + FP32 + (FP32 if compute != FP32 else 0)
     backward = 3 * FP32
     if shape.logit_softcapping:
         forward += compute
         backward += compute
-    return forward * vocab, backward * vocab
+    return LossBytes(forward * vocab * tokens, backward * vocab * tokens, compute * vocab * tokens)
+
+
+def _trl_fused_head(shape: ModelShape, setup: TrainingSetup, compute: int, stream: int, head: int) -> LossBytes:
+    """TRL 1.16's fused LM head (trl/trainer/utils.py `add_fused_lm_head`, trl/kernels/chunked_logprob.py
+    `ChunkedLogProbFunction`), on CUDA: the rows with a label (all, at worst: seq_len - 1 per sequence) go
+    through the head in tiles of 4096 rows x 32768 vocabulary columns, one compute-dtype tile buffer
+    reused for all; Triton folds each tile into running fp32 statistics, so no (rows, vocab) tensor
+    exists. The hidden rows are saved (see `head_saved`); backward recomputes each tile, turns it into the
+    logits' gradient in place and accumulates the hidden (and, when the head trains, weight) gradients in
+    fp32, cast to their dtypes at the end.
+    """
+    hidden, vocab = shape.hidden_size, shape.vocab_size
+    rows = setup.micro_batch * (setup.seq_len - 1)
+    tile_rows = min(rows, TRL_TOKEN_TILE)
+    tile = tile_rows * TRL_VOCAB_TILE * compute  # mm_buf: full width even for a smaller vocabulary
+    hidden_cast = tile_rows * hidden * compute if stream != compute else 0  # hidden_chunk.to(compute_dtype)
+    weight_cast = min(vocab, TRL_VOCAB_TILE) * hidden * compute if head != compute else 0  # weight tile .to()
+    last_hidden = setup.tokens * hidden * stream  # the backbone's output, alive while the head runs
+    # A loop variable holds its old value while the next is made: two casts of a hidden (row tile) or of a
+    # weight (vocabulary tile, in backward) meet at each step of their loop.
+    hidden_pair = hidden_cast * (2 if rows > TRL_TOKEN_TILE else 1)
+    weight_pair = weight_cast * (2 if vocab > TRL_VOCAB_TILE else 1)
+    # Forward: the labels' mask and targets (9 bytes a row), seven fp32 running statistics, then log_z,
+    # the log-probabilities, the entropy and the top-1 flags SFTTrainer asks for.
+    folding = TRL_ROW_STATE * rows + max(hidden_cast + weight_cast, hidden_pair)
+    finishing = (TRL_ROW_STATE + TRL_ROW_OUTPUTS) * rows + hidden_cast
+    forward = last_hidden + tile + max(folding, finishing)
+    # Backward: saved targets, log_z and entropy (16 bytes a row), the log-probabilities' gradient chain
+    # and the mask (9), the fp32 hidden gradient, and at the end its cast to the stream's dtype.
+    hidden_grad = FP32 * rows * hidden
+    in_loop = max(hidden_pair + weight_cast, hidden_cast + weight_pair)
+    at_end = hidden_cast + weight_cast + (stream * rows * hidden if stream != FP32 else 0)
+    backward = TRL_ROW_BACKWARD * rows + tile + hidden_grad + max(in_loop, at_end)
+    # A trained head: its fp32 gradient accumulator (the cast to the weight's dtype is the gradient itself).
+    head_backward = backward + (FP32 * vocab * hidden if setup.method == "full" else 0)
+    return LossBytes(forward, backward, head_backward)
+
+
+def _unsloth_fused_ce(shape: ModelShape, setup: TrainingSetup, stream: int, head: int) -> LossBytes:
+    """Unsloth 2026.10's fused linear cross-entropy on CUDA (unsloth/models/llama.py
+    `_CausalLM_fast_forward` → unsloth_zoo/fused_losses/cross_entropy_loss.py `unsloth_fused_ce_loss` →
+    chunked_logprob.py `unsloth_chunked_ce_loss` → fused_linear.py `fused_linear_cross_entropy`/`_ce_impl`).
+
+    It takes the gradient in the forward: a (rows, hidden) gradient in the hidden states' dtype (every
+    position, labels shifted with a pad) is filled chunk by chunk and saved; backward scales it into a
+    second one. A frozen head on a vocabulary over 32k with at least 4096 labelled rows takes the tiled
+    "flash" path (`_tiled_forward`, `_tiled_layout`: 4096 rows x 16384 fp32 columns, 256 MiB, plus an
+    fp32 (4096, hidden) accumulator); otherwise one (R, vocab) fp32 logits buffer with R from
+    `fused_linear_rows` (a power of two near rows x hidden / vocab, 512..4096, under 2 GiB). A trained
+    head accumulates its gradient in the weight's dtype.
+    """
+    hidden, vocab = shape.hidden_size, shape.vocab_size
+    rows = setup.tokens
+    labelled = setup.micro_batch * (setup.seq_len - 1)
+    grad_hidden = rows * hidden * stream
+    full = setup.method == "full"
+    if not full and vocab > 2 * UNSLOTH_SPLIT_COLS and labelled >= UNSLOTH_FLASH_MIN_ROWS:
+        tile_rows = min(UNSLOTH_BWD_ROWS, labelled)
+        buffer = tile_rows * UNSLOTH_SPLIT_COLS * FP32 + tile_rows * hidden * FP32
+    else:
+        buffer = _unsloth_rows(labelled, hidden, vocab) * (-(-vocab // 8) * 8) * FP32
+    head_grad = vocab * hidden * head if full else 0
+    forward = buffer + head_grad + FP32_ROW_INDEX * labelled
+    # The saved gradient is counted with the head (`head_saved`); backward scales it into a new one.
+    backward = grad_hidden + head_grad
+    return LossBytes(forward, backward, backward)
+
+
+def _unsloth_rows(rows: int, hidden: int, vocab: int) -> int:
+    """unsloth_zoo/fused_losses/fused_linear.py `fused_linear_rows` with its default knobs."""
+
+    def pow2_at_most(x: float) -> int:
+        p = 1 << max(math.ceil(math.log2(max(x, 1))), 0)
+        return p // 2 if p > x else p
+
+    wanted = pow2_at_most(rows * hidden / max(vocab, 1))
+    floor = min(max(pow2_at_most(UNSLOTH_MIN_LOGITS / max(vocab, 1)), 512), UNSLOTH_BWD_ROWS)
+    chosen = min(max(wanted, floor), UNSLOTH_BWD_ROWS)
+    chosen = min(chosen, max(UNSLOTH_CHUNK_BYTES // (vocab * FP32), 2))
+    return max(min(chosen, max(rows, 1)), 1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from tuiapp.core.estimate.activation_bytes import head_saved, layer_activations, logits_bytes
+from tuiapp.core.estimate.backend_choices import resolve as resolve_choices
 from tuiapp.core.estimate.optimizer_bytes import optimizer_state_bytes
 from tuiapp.core.units import GIB
 
@@ -177,21 +178,24 @@ def estimate_memory(shape: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
     unsloth, checkpointing = setup.framework == "unsloth", setup.gradient_checkpointing
     stream = rest_bytes if quantized else compute  # the residual stream's dtype
     layer = layer_activations(shape, setup, targets, compute, stream)
-    if checkpointing:  # each layer's input (Unsloth offloads them to CPU memory), and the mask
-        kept = (0.0 if unsloth else layers * stream * hidden * tokens) + layer.mask * tokens
+    if checkpointing:  # each layer's input, and the mask
+        # Unsloth's "unsloth" checkpointing (unsloth_zoo/gradient_checkpointing.py UnslothCheckpointFunction)
+        # offloads every layer input to CPU but the last one's, through one GPU staging buffer of that size.
+        inputs = min(layers, 2) if unsloth else layers
+        kept = inputs * stream * hidden * tokens + layer.mask * tokens
     else:
         kept = (layers * layer.saved - layer.first_layer_saving) * tokens
     # Under bf16 autocast, the fp32 adapters (and a kbit-prepared model's fp32 LM head) are cast to bf16
     # for their matmuls, and autograd keeps the casts.
     casts = compute * trainable if not full and compute != 4 else 0
+    loss_path = resolve_choices(setup).loss_path  # a fused, chunked loss casts only a tile of the head at a time
     head_cast = compute * shape.vocab_size * hidden if quantized and rest_bytes != compute else 0
-    head = head_saved(shape, setup, compute) * tokens + head_cast
-    if unsloth:
-        logits_fwd = logits_bwd = 4 * shape.vocab_size * min(tokens, 4096)  # fused, chunked cross-entropy
+    head_cast = head_cast if loss_path == "full_logits" else 0
+    head = head_saved(shape, setup, compute, stream, loss_path) * tokens + head_cast
+    loss = logits_bytes(shape, setup, compute, stream, param_bytes if full else rest_bytes, loss_path)
+    logits_fwd, logits_bwd = loss.forward, loss.backward
+    if unsloth and loss_path == "chunked":
         notes.append("Unsloth's fused cross-entropy never holds the full logits")
-    else:
-        per_token_fwd, per_token_bwd = logits_bytes(shape, setup, compute)
-        logits_fwd, logits_bwd = per_token_fwd * tokens, per_token_bwd * tokens
 
     gradients = trainable * param_bytes
     head_grad = compute * shape.vocab_size * hidden if full else 0  # made first, by the LM head's backward
@@ -214,7 +218,7 @@ def estimate_memory(shape: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
     if full:
         phases["LM head backward"] = {
             "activations": kept + head,
-            "logits and loss": compute * shape.vocab_size * tokens,
+            "logits and loss": loss.head_backward,
             "gradients": head_grad,
         }
     if checkpointing:  # one layer recomputed: its saved activations come back

@@ -62,6 +62,10 @@ class PlanRequest:
     framework: str | None = None
     methods: tuple[str, ...] = ("full", "lora", "qlora")
     dataset_tokens: int | None = None
+    # The stack's choices (TrainingSetup's); None: what our backend does (backend_choices).
+    loss_path: str | None = None
+    kbit_upcast: bool | None = None
+    adapter_dtype: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,9 @@ def _candidates(request: PlanRequest, method: str, framework: str) -> list[tuple
                     else tuple(request.lora_targets),
                     attn_implementation=request.attn_implementation,
                     framework=framework,  # type: ignore[arg-type]
+                    loss_path=request.loss_path,  # type: ignore[arg-type]
+                    kbit_upcast=request.kbit_upcast,
+                    adapter_dtype=request.adapter_dtype,  # type: ignore[arg-type]
                 )
                 speed = METHOD_SPEED[method] * MICRO_BATCH_EFFICIENCY.get(micro, 1.0)
                 speed *= (0.75 if ckpt else 1.0) * (0.97 if "8bit" in optimizer else 1.0)

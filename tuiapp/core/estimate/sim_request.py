@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tuiapp.core.estimate.backend_choices import resolve
 from tuiapp.core.estimate.closed_form import TrainingSetup
 
 TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -26,6 +27,7 @@ def simulation_request(hf_config: dict[str, Any], setup: TrainingSetup) -> dict[
         "dtype": TORCH_DTYPES[setup.precision],
         "attn_implementation": "eager" if setup.attn_implementation == "eager" else "sdpa",
         "double_quant": setup.double_quant,
+        "loss_path": resolve(setup).loss_path,
     }
 
 
@@ -46,4 +48,5 @@ def setup_from_request(request: dict[str, Any]) -> TrainingSetup:
         lora_dropout=float(request["lora_dropout"]),
         attn_implementation=str(request["attn_implementation"]),
         double_quant=bool(request["double_quant"]),
+        loss_path=request.get("loss_path", "full_logits"),
     )

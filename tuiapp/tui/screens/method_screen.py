@@ -19,6 +19,7 @@ from textual.worker import Worker
 from tuiapp.core.config import FTConfig
 from tuiapp.core.estimate.exact_check import run_exact_check
 from tuiapp.core.estimate.planner import METHOD_QUALITY, Plan, PlanOption, PlanRequest, make_plan, module_installed
+from tuiapp.core.estimate.setup_line import setup_line
 from tuiapp.core.estimate.sim_request import simulation_request
 from tuiapp.core.estimate.to_config import config_from_option
 from tuiapp.core.units import GIB
@@ -138,7 +139,7 @@ class MethodScreen(StepScreen[None]):
             lines += [f"[green]★ recommended[/]: {reason}" for reason in self.plan.reasons[:1]]
             lines += [f"  • {reason}" for reason in self.plan.reasons[1:]]
         breakdown = " · ".join(f"{name} {value / GIB:.1f}" for name, value in option.estimate.breakdown().items())
-        lines.append(f"[dim]GiB: {breakdown}[/]")
+        lines.append(f"[dim]GiB: {breakdown}[/]\n[dim]{escape(setup_line(option.setup))}[/]")
         lines.append(f"[dim]Framework: {escape(self.plan.framework_reason)}[/]")
         lines += [f"[yellow]→ {escape(on_screen(advice, PLAN_WORDS))}[/]" for advice in self.plan.advice]
         lines += [f"[dim]Note: {escape(note)}[/]" for note in self.plan.notes]
