@@ -3,17 +3,21 @@
 Catalogue shapes are cut to two decoder layers, for both sides: every layer-dependent term of both is a
 per-layer sum, so the comparison stays honest while the fixed terms (logits, embeddings, optimizer
 states) weigh more than they do at full size. `benchmarks/estimate_grid.py` runs the full-size grid.
+The simulations are not cached: the exact check's disk cache is keyed by the request and the library
+versions, not by our simulator's code, so a cached answer would hide a change to it. Reserved memory is
+compared as well once the closed form and the exact check both report it (`reserved_bytes`).
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import statistics
 from typing import Any
 
 import pytest
 
-from tuiapp.core.estimate.closed_form import TrainingSetup, estimate_memory
+from tuiapp.core.estimate.closed_form import MemoryEstimate, TrainingSetup, estimate_memory
 from tuiapp.core.estimate.sim_request import simulation_request
 from tuiapp.core.models.catalog import find_in_catalog
 from tuiapp.core.models.shape import ModelShape
@@ -36,10 +40,13 @@ SHAPES = (  # 0.5B to 70B, every dense family in the catalogue
     "meta-llama/Llama-3.1-70B-Instruct",
 )
 METHODS = ("full", "lora", "qlora")
-SETTINGS = list(itertools.product((512, 2048, 8192), (1, 4, 8), (True, False)))  # seq, batch, checkpointing
+SEQ_LENS, BATCHES, CHECKPOINTING = (512, 2048, 8192), (1, 2, 4, 8), (True, False)
+SAMPLE_SEED = 12  # issue 12: a fixed sample, so a failure reproduces
+RANDOM_CASES = 50
 ATTENTION_ONLY = ("q_proj", "k_proj", "v_proj", "o_proj")
 MISTRAL_7B_V03 = "mistralai/Mistral-7B-Instruct-v0.3"
 MISTRAL_7B_V01 = "mistralai/Mistral-7B-v0.1"
+MIXTURE = "mistralai/Mixtral-8x7B-Instruct-v0.1"  # full only: PEFT's all-linear LoRA wraps fused experts
 PUBLISHED_TOLERANCE = 0.02
 
 
@@ -49,37 +56,35 @@ def _reduced(config: dict[str, Any]) -> dict[str, Any]:
     return {**kept, "num_hidden_layers": LAYERS}
 
 
+def _setup(method: str, seq: int, batch: int, ckpt: bool, targets: object = "all-linear") -> TrainingSetup:
+    return TrainingSetup(
+        method=method,  # type: ignore[arg-type]
+        seq_len=seq,
+        micro_batch=batch,
+        gradient_checkpointing=ckpt,
+        lora_targets=targets,  # type: ignore[arg-type]
+    )
+
+
 def _sampled_grid() -> list[tuple[str, TrainingSetup]]:
-    """Three settings per shape and method, strided so the grid covers all 18 settings six times; one
-    more per shape with LoRA and QLoRA on the attention only."""
-    cases = []
-    for pair, (name, method) in enumerate(itertools.product(SHAPES, METHODS)):
-        for k in range(3):
-            seq, batch, ckpt = SETTINGS[(5 * pair + 7 * k) % len(SETTINGS)]
-            cases.append(
-                (name, TrainingSetup(method=method, seq_len=seq, micro_batch=batch, gradient_checkpointing=ckpt))
-            )
-    for pair, name in enumerate(SHAPES):  # LoRA on the attention only: the MLP is frozen (and quantized)
-        seq, batch, ckpt = SETTINGS[(11 * pair + 3) % len(SETTINGS)]
-        cases += [
-            (
-                name,
-                TrainingSetup(
-                    method=method,
-                    seq_len=seq,
-                    micro_batch=batch,
-                    gradient_checkpointing=ckpt,
-                    lora_targets=ATTENTION_ONLY,
-                ),
-            )
-            for method in ("lora", "qlora")
-        ]
-    mixture = "mistralai/Mixtral-8x7B-Instruct-v0.1"  # full only: PEFT's all-linear LoRA wraps fused experts
-    cases += [
-        (mixture, TrainingSetup(method="full", seq_len=8192, micro_batch=1, gradient_checkpointing=c))
-        for c in (True, False)
-    ]
-    return cases
+    """A fixed sample of the grid (12 shapes x 3 methods x 3 sequences x 4 micro-batches x checkpointing):
+    every corner (shortest/longest sequence x smallest/largest micro-batch x checkpointing on/off) for
+    every method, on the smallest and the largest shape and one more in turn; RANDOM_CASES more drawn with a
+    seeded generator; LoRA and QLoRA on the attention only on a few shapes (the MLP frozen, and quantized);
+    the mixture of experts for full fine-tuning at its longest corner. ~130 setups, ~1 s each."""
+    cases: list[tuple[str, TrainingSetup]] = []
+    corners = list(itertools.product((SEQ_LENS[0], SEQ_LENS[-1]), (BATCHES[0], BATCHES[-1]), CHECKPOINTING))
+    for i, (method, (seq, batch, ckpt)) in enumerate(itertools.product(METHODS, corners)):
+        for name in (SHAPES[0], SHAPES[-1], SHAPES[1 + i % (len(SHAPES) - 2)]):
+            cases.append((name, _setup(method, seq, batch, ckpt)))
+    everything = list(itertools.product(SHAPES, METHODS, SEQ_LENS, BATCHES, CHECKPOINTING))
+    for name, method, seq, batch, ckpt in random.Random(SAMPLE_SEED).sample(everything, RANDOM_CASES):
+        cases.append((name, _setup(method, seq, batch, ckpt)))
+    for i, name in enumerate(SHAPES[::3]):
+        seq, batch = SEQ_LENS[i % 3], BATCHES[(i + 1) % 4]
+        cases += [(name, _setup(method, seq, batch, i % 2 == 0, ATTENTION_ONLY)) for method in ("lora", "qlora")]
+    cases += [(MIXTURE, _setup("full", 8192, 1, ckpt)) for ckpt in CHECKPOINTING]
+    return list(dict.fromkeys(cases))  # a drawn setup that is also a corner runs once
 
 
 def _config(name: str) -> dict[str, Any]:
@@ -91,29 +96,43 @@ def _config(name: str) -> dict[str, Any]:
     return {**config, "vocab_size": 32000, "sliding_window": 4096} if name == MISTRAL_7B_V01 else config
 
 
-def _errors(cases: list[tuple[str, TrainingSetup]]) -> list[tuple[float, str]]:
-    """(closed form / simulation - 1, a label) per case."""
+def _reserved(estimate: MemoryEstimate, simulated: dict[str, Any]) -> tuple[int, int] | None:
+    """(closed form, simulation) peak reserved by the caching allocator, once both sides report one."""
+    closed, exact = getattr(estimate, "reserved_bytes", None), simulated.get("reserved_bytes")
+    return (int(closed), int(exact)) if isinstance(closed, int | float) and exact else None
+
+
+def _errors(cases: list[tuple[str, TrainingSetup]]) -> list[tuple[str, float, str]]:
+    """(allocated or reserved, closed form / simulation - 1, a label) per case and figure."""
     from tuiapp.training.memory_sim import simulate_training_step
 
     rows = []
     for name, setup in cases:
         config = _config(name)
-        closed = estimate_memory(ModelShape.from_hf_config(config, name=name), setup).peak_alloc_bytes
-        simulated = simulate_training_step(simulation_request(config, setup))["peak_bytes"]
+        estimate = estimate_memory(ModelShape.from_hf_config(config, name=name), setup)
+        simulated = simulate_training_step(simulation_request(config, setup))
         ckpt = "ckpt" if setup.gradient_checkpointing else "no-ckpt"
         if setup.lora_targets != "all-linear" and setup.method != "full":
             ckpt += " " + ",".join(setup.lora_targets)
-        sizes = f"{closed / GIB:.2f} vs {simulated / GIB:.2f} GiB"
-        label = f"{name} {setup.method} {setup.seq_len}x{setup.micro_batch} {ckpt}: {sizes}"
-        rows.append((closed / simulated - 1, label))
+        pairs = {"allocated": (estimate.peak_alloc_bytes, simulated["peak_bytes"])}
+        reserved = _reserved(estimate, simulated)
+        if reserved is not None:
+            pairs["reserved"] = reserved
+        for kind, (closed, exact) in pairs.items():
+            label = f"{name} {setup.method} {setup.seq_len}x{setup.micro_batch} {ckpt}: {closed / GIB:.2f} vs "
+            rows.append((kind, closed / exact - 1, label + f"{exact / GIB:.2f} GiB {kind}"))
     return rows
 
 
-def _summary(rows: list[tuple[float, str]]) -> str:
-    errors = [abs(error) for error, _ in rows]
-    worst = sorted(rows, key=lambda row: -abs(row[0]))[:5]
-    lines = [f"{len(rows)} setups, median |error| {statistics.median(errors):.2%}, worst {max(errors):.2%}; worst:"]
-    return "\n".join(lines + [f"  {error:+.1%} {label}" for error, label in worst])
+def _summary(rows: list[tuple[str, float, str]]) -> str:
+    lines = []
+    for kind in ("allocated", "reserved"):
+        errors = [abs(error) for k, error, _ in rows if k == kind]
+        if errors:
+            median, worst = statistics.median(errors), max(errors)
+            lines.append(f"{kind}: {len(errors)} setups, median |error| {median:.2%}, worst {worst:.2%}")
+    worst_rows = sorted(rows, key=lambda row: -abs(row[1]))[:5]
+    return "\n".join([*lines, "worst:"] + [f"  {error:+.1%} {label}" for _, error, label in worst_rows])
 
 
 @pytest.mark.slow
@@ -121,7 +140,7 @@ def test_closed_form_stays_within_ten_percent_of_the_simulation_across_the_grid(
     rows = _errors(_sampled_grid())
     summary = _summary(rows)
     print(f"\n{summary}")
-    assert all(abs(error) <= TOLERANCE for error, _ in rows), summary
+    assert all(abs(error) <= TOLERANCE for _, error, _ in rows), summary
 
 
 def test_closed_form_tracks_the_simulation_on_a_few_setups() -> None:
@@ -130,7 +149,7 @@ def test_closed_form_tracks_the_simulation_on_a_few_setups() -> None:
     rows = _errors(cases)
     summary = _summary(rows)
     print(f"\n{summary}")
-    assert all(abs(error) <= TOLERANCE for error, _ in rows), summary
+    assert all(abs(error) <= TOLERANCE for _, error, _ in rows), summary
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -139,6 +158,6 @@ def test_closed_form_matches_the_simulation_on_the_published_mistral_setup(metho
     on q,k,v,o): the sequence reaches v0.1's sliding window, so SDPA gets an explicit mask, and the MLP is
     frozen. Held to a tighter bound than the grid, as the closing note quotes these."""
     setup = TrainingSetup(method=method, seq_len=4096, micro_batch=4, lora_targets=ATTENTION_ONLY)
-    [(error, label)] = _errors([(MISTRAL_7B_V01, setup)])
+    [(_, error, label)] = [row for row in _errors([(MISTRAL_7B_V01, setup)]) if row[0] == "allocated"]
     print(f"\n{error:+.2%} {label}")
     assert abs(error) <= PUBLISHED_TOLERANCE, label
