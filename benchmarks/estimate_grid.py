@@ -108,8 +108,11 @@ def grid(
 
 
 def closed_form_reserved(estimate: MemoryEstimate) -> int | None:
-    """The closed form's peak reserved (allocator only, no CUDA context), where the estimate has one."""
-    value = getattr(estimate, "reserved_bytes", None)
+    """The closed form's peak reserved (allocator only, no CUDA context), where the estimate has one: once
+    it also reports `nvidia_smi_bytes`, `peak_reserved_bytes` no longer includes the CUDA context."""
+    if not hasattr(type(estimate), "nvidia_smi_bytes"):
+        return None
+    value = getattr(estimate, "peak_reserved_bytes", None)
     return int(value) if isinstance(value, int | float) else None
 
 

@@ -97,8 +97,11 @@ def _config(name: str) -> dict[str, Any]:
 
 
 def _reserved(estimate: MemoryEstimate, simulated: dict[str, Any]) -> tuple[int, int] | None:
-    """(closed form, simulation) peak reserved by the caching allocator, once both sides report one."""
-    closed, exact = getattr(estimate, "reserved_bytes", None), simulated.get("reserved_bytes")
+    """(closed form, simulation) peak reserved by the caching allocator, once both sides report one (the
+    estimate's `peak_reserved_bytes` leaves out the CUDA context once it also has `nvidia_smi_bytes`)."""
+    split = hasattr(type(estimate), "nvidia_smi_bytes")
+    closed = getattr(estimate, "peak_reserved_bytes", None) if split else None
+    exact = simulated.get("reserved_bytes")
     return (int(closed), int(exact)) if isinstance(closed, int | float) and exact else None
 
 
