@@ -43,8 +43,8 @@ class MethodScreen(StepScreen[None]):
     FAILURE_TITLE = "Exact check failed"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("x", "exact", "Exact check"),
-        Binding("s", "save", "Save config"),
+        Binding("x", "exact", "Exact"),
+        Binding("s", "save", "Save"),
         Binding("c", "compare", "Compare"),
         Binding("ctrl+n", "next", "Next", priority=True),
     ]
