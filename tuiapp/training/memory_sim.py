@@ -74,9 +74,7 @@ def _measure(model: nn.Module, request: SimRequest, tracker: StorageTracker, ext
     shape = (request.micro_batch, request.seq_len)
     batch = {"input_ids": torch.randint(0, vocab, shape), "labels": torch.randint(0, vocab, shape)}
     tracker.reset_peak()
-    phases = run_training_step(
-        model, optimizer, batch, tracker, _mixed_precision(request), loss_path=request.loss_path
-    )
+    phases = run_training_step(model, optimizer, batch, tracker, _mixed_precision(request), loss_path=request.loss_path)
     trainable, total = _count_params(model)
     return {
         "peak_bytes": tracker.peak,
