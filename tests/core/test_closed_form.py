@@ -138,6 +138,6 @@ def test_lora_trainable_params_match_peft_for_qkvo() -> None:
 
 def test_fit_rule_uses_the_nvidia_smi_figure_and_a_margin() -> None:
     estimate = estimate_memory(MISTRAL_7B, TrainingSetup())
-    assert estimate.peak_reserved_bytes > estimate.peak_alloc_bytes
-    assert estimate.fits(int(estimate.peak_reserved_bytes / 0.95) + 1)
-    assert not estimate.fits(estimate.peak_reserved_bytes)
+    assert estimate.nvidia_smi_bytes > estimate.peak_reserved_bytes > estimate.peak_alloc_bytes
+    assert estimate.fits(int(estimate.nvidia_smi_bytes / 0.95) + 1)
+    assert not estimate.fits(estimate.nvidia_smi_bytes)

@@ -21,7 +21,7 @@ from exact_child import (
 from textual.widgets import Input, Static
 from tui_scenes import ALPACA, ONE_GPU, WITHOUT_UNSLOTH, catalogue_only, in_process_inspector
 
-from tuiapp.core.estimate.closed_form import reserved_bytes
+from tuiapp.core.estimate.closed_form import nvidia_smi_bytes, reserved_bytes
 from tuiapp.core.estimate.from_config import estimate_config
 from tuiapp.core.units import GIB
 from tuiapp.tui.app import FTWizardApp
@@ -81,8 +81,8 @@ async def exact(pilot, key: str) -> None:
 
 def expected_figures(peak: int, closed: int, free: int) -> list[str]:
     return [
-        f"{peak / GIB:.2f} GiB allocated at the peak",
-        f"~{reserved_bytes(peak) / GIB:.2f} GiB in nvidia-smi",
+        f"{peak / GIB:.2f} GiB allocated, {reserved_bytes(peak) / GIB:.2f} reserved",
+        f"~{nvidia_smi_bytes(reserved_bytes(peak)) / GIB:.2f} GiB in nvidia-smi",
         f"fits in {free / GIB:.1f} GiB free",
         f"closed form {closed / GIB:.2f} GiB ({closed / peak - 1:+.1%})",
     ]

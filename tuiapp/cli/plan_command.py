@@ -113,7 +113,8 @@ def plan_to_json(model: Any, gpu: Any, plan: Any, source: str) -> dict[str, Any]
         setup, estimate = option.setup, option.estimate
         methods[option.method] = {
             "peak_alloc_gib": _gib(estimate.peak_alloc_bytes),
-            "peak_reserved_gib": _gib(estimate.peak_reserved_bytes),
+            "peak_reserved_gib": _gib(estimate.peak_reserved_bytes),  # the caching allocator's segments
+            "peak_nvidia_smi_gib": _gib(estimate.nvidia_smi_bytes),  # + the CUDA context: decides `fits`
             "fits": option.fits,
             "headroom_gib": None if option.headroom_bytes is None else _gib(option.headroom_bytes),
             "trainable_params": estimate.trainable_params,
@@ -161,6 +162,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replayed(result: dict[str, Any]) -> dict[str, Any]:
+    """The exact check's reserved and nvidia-smi figures (its allocations replayed through the allocator model)."""
+    from tuiapp.core.estimate.exact_memory import simulated_memory
+
+    _, reserved, smi = simulated_memory(result)
+    return {"peak_reserved_gib": _gib(reserved), "peak_nvidia_smi_gib": _gib(smi)}
+
+
 def _exact(model: Any, plan: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Simulate the recommended option (or the first) for real, in a child process."""
     from tuiapp.core.estimate.exact_check import run_exact_check
@@ -178,6 +187,7 @@ def _exact(model: Any, plan: Any, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "method": setup.method,
         "peak_alloc_gib": _gib(result["peak_bytes"]),
+        **_replayed(result),
         "closed_form_gib": _gib(closed),
         "difference": round(closed / result["peak_bytes"] - 1, 3),
         "seconds": result.get("seconds"),

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tuiapp.core.estimate.closed_form import FIT_MARGIN
+
+FIT_RULE = (
+    "GiB at the peak. alloc: tensors (max_memory_allocated); reserved: what PyTorch's caching allocator holds "
+    "(expandable segments on, as our worker runs); nvidia-smi: reserved + the CUDA context. It fits when "
+    f"nvidia-smi's figure stays {FIT_MARGIN:.0%} below the free memory."
+)
 OPTIMIZER_SHORT = {"adamw_torch": "adam", "adamw_8bit": "adam8", "paged_adamw_8bit": "paged8"}
 
 
@@ -30,7 +37,8 @@ def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
     )
     model = report["model"]
     table = Table(title=f"{model['name']} ({_count(model['total_params'])} params) on {where}")
-    for column in ("", "method", "trainable", "peak", "nvidia-smi", "fits", "speed", "batch, ckpt, optim"):
+    columns = ("", "method", "trainable", "alloc", "reserved", "nvidia-smi", "fits", "speed", "batch, ckpt, optim")
+    for column in columns:
         table.add_column(column)
     for method, row in report["methods"].items():
         star = "★" if method == report["recommended"] else ""
@@ -42,13 +50,15 @@ def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
             star,
             method,
             _count(row["trainable_params"]),
-            f"{row['peak_alloc_gib']:.1f} GiB",
-            f"{row['peak_reserved_gib']:.1f} GiB",
+            f"{row['peak_alloc_gib']:.1f}",
+            f"{row['peak_reserved_gib']:.1f}",
+            f"{row['peak_nvidia_smi_gib']:.1f}",
             fits,
             f"{row['relative_speed']:.2f}x",
             settings,
         )
     console.print(table)
+    console.print(f"[dim]{FIT_RULE}[/]")
     for method, row in report["methods"].items():  # which stack each figure describes
         if "setup" in row:
             console.print(f"[dim]{method}: {escape(row['setup']['line'])}[/]")
@@ -68,7 +78,12 @@ def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
         console.print(f"Exact check ({exact['method']}): {escape(exact['skipped'])}")
     elif "exact" in report:
         exact = report["exact"]
+        replayed = (
+            f", {exact['peak_reserved_gib']:.2f} reserved, {exact['peak_nvidia_smi_gib']:.2f} in nvidia-smi (replayed)"
+            if "peak_nvidia_smi_gib" in exact
+            else ""
+        )
         console.print(
-            f"Exact check ({exact['method']}): {exact['peak_alloc_gib']:.2f} GiB simulated vs "
+            f"Exact check ({exact['method']}): {exact['peak_alloc_gib']:.2f} GiB simulated{replayed} vs "
             f"{exact['closed_form_gib']:.2f} GiB closed form ({exact['difference']:+.1%})"
         )

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tuiapp.core.child_env import allocator_conf
 from tuiapp.core.runs.events import (
     LOADING_CHECKPOINT,
     LOADING_LIBRARIES,
@@ -198,6 +199,7 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
             resumed_from=str(resume_from) if resume_from else None,
             versions=library_versions(),
             hardware=hardware_facts(),
+            allocator_conf=allocator_conf(),
             notes=[*notes, f"precision {precision}"],
         )
 

@@ -6,7 +6,10 @@ dtypes, no data) and one real step runs, forward, backward, clipping, optimizer,
 counts each storage from allocation to free. Fake *CPU* tensors, because a CPU-only torch cannot run
 autograd on fake CUDA ones; the GPU specifics (flash-style attention, fused dropout masks, foreach AdamW,
 bitsandbytes' kernels) are reproduced explicitly. `measure_real_training_step` runs the same step with
-the same tracker on a real small model, which is how the simulation is tested.
+the same tracker on a real small model, which is how the simulation is tested. The order of allocations
+and frees is recorded and replayed through a model of PyTorch's caching allocator (core/estimate/reserved.py):
+`reserved_bytes` with expandable segments, as our worker runs, `reserved_bytes_no_expandable` without, and
+`nvidia_smi_bytes` with the CUDA context.
 
 Run as `python -m tuiapp.training.memory_sim`: one JSON request on stdin, one JSON result on stdout;
 on failure `{"error": ...}` and exit status 1.
@@ -28,7 +31,7 @@ from tuiapp.training.sim_model import SimRequest, parse_request
 if TYPE_CHECKING:
     from torch import nn
 
-    from tuiapp.training.memory_tracker import StorageTracker
+    from tuiapp.training.memory_tracker import AllocationRecord, StorageTracker
 
 
 def _count_params(model: nn.Module) -> tuple[int, int]:
@@ -54,8 +57,15 @@ def _mixed_precision(request: SimRequest) -> Any:
     return None if request.dtype == "float32" else torch_dtype(request)
 
 
-def _measure(model: nn.Module, request: SimRequest, tracker: StorageTracker, extra: list[Any]) -> dict[str, Any]:
-    """Run the steady-state step under `tracker` (already entered) and collect the result."""
+def _measure(
+    model: nn.Module,
+    request: SimRequest,
+    tracker: StorageTracker,
+    extra: list[Any],
+    record: AllocationRecord | None = None,
+) -> dict[str, Any]:
+    """Run the steady-state step under `tracker` (already entered) and collect the result; with `record`
+    (the tracker's), also the step replayed through the caching-allocator model (reserved memory)."""
     import torch
 
     from tuiapp.training.sim_step import (
@@ -74,8 +84,14 @@ def _measure(model: nn.Module, request: SimRequest, tracker: StorageTracker, ext
     shape = (request.micro_batch, request.seq_len)
     batch = {"input_ids": torch.randint(0, vocab, shape), "labels": torch.randint(0, vocab, shape)}
     tracker.reset_peak()
+    step_start = len(record) if record is not None else 0
     phases = run_training_step(model, optimizer, batch, tracker, _mixed_precision(request), loss_path=request.loss_path)
     trainable, total = _count_params(model)
+    reserved = {}
+    if record is not None:
+        from tuiapp.core.estimate.reserved import replay_step
+
+        reserved = replay_step(record.keys, record.sizes, step_start).as_json()
     return {
         "peak_bytes": tracker.peak,
         "weights_bytes": weights_bytes,
@@ -83,6 +99,7 @@ def _measure(model: nn.Module, request: SimRequest, tracker: StorageTracker, ext
         "total_params": total,
         "optimizer_state_bytes": optimizer_state_bytes(optimizer),
         **phases,
+        **reserved,
     }
 
 
@@ -106,7 +123,7 @@ def simulate_training_step(request: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    from tuiapp.training.memory_tracker import make_storage_tracker
+    from tuiapp.training.memory_tracker import AllocationRecord, make_storage_tracker
     from tuiapp.training.sim_loss import apply_loss_path
     from tuiapp.training.sim_model import build_meta_model, prepare_for_training, to_fake
 
@@ -115,9 +132,10 @@ def simulate_training_step(request: dict[str, Any]) -> dict[str, Any]:
     apply_loss_path(model, parsed.loss_path)
     fake_mode = FakeTensorMode()
     to_fake(model, fake_mode)
-    tracker = make_storage_tracker()
+    record = AllocationRecord()
+    tracker = make_storage_tracker(record=record)
     with _unpacked_batch(), fake_mode, tracker:
-        result = _measure(model, parsed, tracker, extra=[])
+        result = _measure(model, parsed, tracker, extra=[], record=record)
     return {**result, "seconds": round(time.perf_counter() - started, 3)}
 
 

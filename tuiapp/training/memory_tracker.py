@@ -5,11 +5,15 @@ two can be compared byte for byte. It counts storages, not tensors: views share 
 and a storage stops counting when its last tensor dies (a weakref finalizer on the storage object,
 which PyTorch keeps alive exactly as long as the C++ storage). Sizes are rounded up to 512 bytes, the
 granularity of PyTorch's CUDA caching allocator, so the figure reads like `max_memory_allocated`.
+
+Given an `AllocationRecord`, it also writes down the order of allocations and frees, which
+`tuiapp.core.estimate.reserved` replays through a model of the caching allocator to predict reserved memory.
 """
 
 from __future__ import annotations
 
 import weakref
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,11 +29,25 @@ def aligned_bytes(nbytes: int, alignment: int = CUDA_ALLOC_GRANULARITY) -> int:
     return -(-nbytes // alignment) * alignment
 
 
+class AllocationRecord:
+    """Allocations and frees in order, two machine-word arrays (16 bytes an event): `keys[i]` is a storage's
+    serial number, `sizes[i]` its aligned bytes, negative when it was freed."""
+
+    def __init__(self) -> None:
+        self.keys = array("q")
+        self.sizes = array("q")
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
 def make_storage_tracker(
     expand: dict[Any, Callable[..., Any]] | None = None,
+    record: AllocationRecord | None = None,
 ) -> StorageTracker:
     """A new tracker; `expand` maps an op to a Python body run under the tracker, so allocations a
-    fused custom op makes inside (bitsandbytes' dequantize-then-matmul) are seen as the GPU sees them."""
+    fused custom op makes inside (bitsandbytes' dequantize-then-matmul) are seen as the GPU sees them;
+    `record`, when given, receives every allocation and free."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_leaves
@@ -41,6 +59,8 @@ def make_storage_tracker(
             self.peak = 0
             self.window_peak = 0
             self._sizes: dict[int, int] = {}
+            self._serials: dict[int, int] = {}
+            self._next_serial = 0
             self._paused = 0
             self._expand = dict(expand or {})
 
@@ -54,6 +74,11 @@ def make_storage_tracker(
                 return
             size = aligned_bytes(storage.nbytes())
             self._sizes[key] = size
+            if record is not None and size:  # an empty storage takes no GPU memory
+                self._serials[key] = serial = self._next_serial
+                self._next_serial += 1
+                record.keys.append(serial)
+                record.sizes.append(size)
             self.live += size
             self.peak = max(self.peak, self.live)
             self.window_peak = max(self.window_peak, self.live)
@@ -64,7 +89,13 @@ def make_storage_tracker(
                 self.track(tensor)
 
         def _free(self, key: int) -> None:
-            self.live -= self._sizes.pop(key, 0)
+            size = self._sizes.pop(key, None)
+            if size is None:
+                return
+            self.live -= size
+            if key in self._serials:
+                record.keys.append(self._serials.pop(key))  # type: ignore[union-attr]
+                record.sizes.append(-size)
 
         def reset_peak(self) -> None:
             """Forget earlier peaks: the peak restarts from what is live now."""

@@ -19,7 +19,7 @@ from typing import Any
 from tuiapp.core.child_env import child_env
 from tuiapp.core.user_error import UserError
 
-SIM_VERSION = 1  # bump when the simulator's answers change, to retire cached results
+SIM_VERSION = 2  # bump when the simulator's answers change, to retire cached results
 DEPENDENCIES = ("torch", "transformers", "peft", "bitsandbytes")
 
 

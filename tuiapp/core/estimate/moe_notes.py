@@ -83,7 +83,7 @@ def moe_notes(
     quantized = [option for option in options if option.method in QUANTIZED_METHODS]
     if not experts or not quantized or not (experts_stay_16bit() if fused is None else fused):
         return []
-    option = min(quantized, key=lambda item: item.estimate.peak_reserved_bytes)
+    option = min(quantized, key=lambda item: item.estimate.nvidia_smi_bytes)
     bits = option.estimate.breakdown()
     expert_bytes = experts * 2
     saved = _quantizable_values(shape) * 1.5
@@ -100,7 +100,7 @@ def moe_notes(
         )
     if option.fits:
         return notes
-    unsloth_peak = option.estimate.peak_reserved_bytes - int(expert_bytes - experts * NF4_BYTES_PER_VALUE)
+    unsloth_peak = option.estimate.nvidia_smi_bytes - int(expert_bytes - experts * NF4_BYTES_PER_VALUE)
     have = "installed here" if installed("unsloth") else "pip install 'ftwizard[unsloth]'"
     ways = [
         f"Unsloth ({have}; framework: unsloth on a CUDA GPU) quantizes the experts too: about "
@@ -109,7 +109,7 @@ def moe_notes(
         "a 4-bit checkpoint of it (unsloth/…-bnb-4bit) loads its experts 4-bit only through Unsloth: transformers 5 "
         "alone reads the packed experts as 16-bit and cannot run it",
     ]
-    gpu = _smallest_gpu(min(item.estimate.peak_reserved_bytes for item in options))
+    gpu = _smallest_gpu(min(item.estimate.nvidia_smi_bytes for item in options))
     ways.append(f"a GPU with more memory: {gpu} or larger" if gpu else "no single GPU in the catalogue holds it")
     notes.append("ways out: " + "; ".join(ways))
     notes.append(

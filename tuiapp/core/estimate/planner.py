@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from tuiapp.core.estimate.closed_form import MemoryEstimate, TrainingSetup, estimate_memory
+from tuiapp.core.estimate.closed_form import FIT_MARGIN, MemoryEstimate, TrainingSetup, estimate_memory
 from tuiapp.core.estimate.moe_notes import moe_notes
 from tuiapp.core.estimate.plan_notes import METHOD_NAMES, plan_notes
 from tuiapp.core.units import GIB
@@ -88,7 +88,7 @@ class PlanOption:
 
     @property
     def headroom_bytes(self) -> int | None:
-        return None if self.free_bytes is None else self.free_bytes - self.estimate.peak_reserved_bytes
+        return None if self.free_bytes is None else self.free_bytes - self.estimate.nvidia_smi_bytes
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def best_option(shape: ModelShape, request: PlanRequest, method: str, framework:
     fitting = [option for option in options if option.fits]
     if fitting:
         return max(fitting, key=lambda option: option.relative_speed)
-    return min(options, key=lambda option: option.estimate.peak_reserved_bytes)
+    return min(options, key=lambda option: option.estimate.nvidia_smi_bytes)
 
 
 def _checkpointing_reason(on: bool, asked: bool) -> str:
@@ -201,8 +201,8 @@ def _checkpointing_reason(on: bool, asked: bool) -> str:
 def _reasons(chosen: PlanOption, fitting: list[PlanOption], request: PlanRequest, gpu: GpuInfo) -> list[str]:
     setup = chosen.setup
     reasons = [
-        f"fits: ~{chosen.estimate.peak_reserved_bytes / GIB:.1f} GiB of {chosen.free_bytes / GIB:.1f} GiB free "
-        f"on {gpu.name}, {chosen.headroom_bytes / GIB:.1f} GiB to spare",
+        f"fits: ~{chosen.estimate.nvidia_smi_bytes / GIB:.1f} GiB in nvidia-smi of {chosen.free_bytes / GIB:.1f} GiB "
+        f"free on {gpu.name} ({FIT_MARGIN:.0%} kept spare), {chosen.headroom_bytes / GIB:.1f} GiB to spare",
         f"micro-batch {setup.micro_batch} x {chosen.grad_accum} accumulation = effective batch "
         f"{setup.micro_batch * chosen.grad_accum}",
         _checkpointing_reason(setup.gradient_checkpointing, request.gradient_checkpointing is not None),

@@ -34,6 +34,7 @@ class Started(Event):
     versions: dict[str, str] = field(default_factory=dict)
     hardware: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # settings the worker adjusted, and why
+    allocator_conf: str | None = None  # PYTORCH_CUDA_ALLOC_CONF=... as the worker ran (None: older runs, or unset)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from tuiapp.core.config.errors import ConfigError
 from tuiapp.core.config.form_fields import form_fields
 from tuiapp.core.config.lora_section import LoraSection
 from tuiapp.core.config.training_section import TrainingSection
+from tuiapp.core.estimate.closed_form import FIT_MARGIN
 from tuiapp.core.estimate.exact_check import run_exact_check
 from tuiapp.core.estimate.from_config import estimate_config, setup_from_config
 from tuiapp.core.estimate.sim_request import simulation_request
@@ -170,12 +171,12 @@ class HyperparamsScreen(StepScreen[None]):
         config = self.config
         assert config is not None
         estimate = estimate_config(config, self.model.shape, self.bf16)
-        peak = estimate.peak_reserved_bytes
+        peak = estimate.nvidia_smi_bytes
         bar = memory_bar(peak, self.free_bytes, width=16)
         if self.free_bytes is None:
             verdict = "[dim](no GPU to compare with)[/]"
         elif estimate.fits(self.free_bytes):
-            verdict = "[green]fits[/]"
+            verdict = f"[green]fits[/] in nvidia-smi, {FIT_MARGIN:.0%} kept spare"
         else:
             verdict = "[red]does NOT fit[/]: lower the micro-batch or max length, or turn on checkpointing"
         self.query_one("#hp-memory", Static).update(

@@ -27,7 +27,7 @@ from tuiapp.tui.control_words import PLAN_WORDS, on_screen
 from tuiapp.tui.messages import SaveConfigRequested
 from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 from tuiapp.tui.widgets.exact_result import exact_result_text, simulated_peak
-from tuiapp.tui.widgets.memory_bar import memory_bar
+from tuiapp.tui.widgets.memory_bar import memory_bar, memory_totals
 from tuiapp.tui.widgets.model_facts import param_count
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class MethodScreen(StepScreen[None]):
                 star,
                 option.method,
                 param_count(option.estimate.trainable_params),
-                memory_bar(option.estimate.peak_reserved_bytes, free),
+                memory_bar(option.estimate.nvidia_smi_bytes, free),
                 fits,
                 f"{option.relative_speed:.2f}x",
                 settings,
@@ -140,6 +140,7 @@ class MethodScreen(StepScreen[None]):
             lines += [f"  • {reason}" for reason in self.plan.reasons[1:]]
         breakdown = " · ".join(f"{name} {value / GIB:.1f}" for name, value in option.estimate.breakdown().items())
         lines.append(f"[dim]GiB: {breakdown}[/]\n[dim]{escape(setup_line(option.setup))}[/]")
+        lines.append(f"[dim]{memory_totals(option.estimate)}[/]")
         lines.append(f"[dim]Framework: {escape(self.plan.framework_reason)}[/]")
         lines += [f"[yellow]→ {escape(on_screen(advice, PLAN_WORDS))}[/]" for advice in self.plan.advice]
         lines += [f"[dim]Note: {escape(note)}[/]" for note in self.plan.notes]
