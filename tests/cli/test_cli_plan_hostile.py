@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from model_shapes import LLAMA
 
 from tuiapp.cli import main
+from tuiapp.core.estimate.backend_choices import with_backend_choices
 from tuiapp.core.estimate.closed_form import TrainingSetup
 from tuiapp.core.estimate.exact_check import ExactCheckError, run_exact_check
 from tuiapp.core.estimate.sim_request import setup_from_request, simulation_request
@@ -107,7 +107,8 @@ def test_exact_on_a_model_too_deep_to_simulate_quickly_says_so_in_the_table(
 def test_the_exact_check_itself_refuses_an_absurd_request_for_every_caller(no_simulation: None) -> None:
     """The Method and Hyperparameters screens call run_exact_check directly: it guards itself too."""
     request = simulation_request({**LLAMA, "num_hidden_layers": 10**6}, TrainingSetup(method="lora"))
-    assert setup_from_request(request) == replace(TrainingSetup(method="lora"), loss_path="chunked")
+    # the request carries the backend's resolved choices (loss path, kbit upcast, adapter dtype)
+    assert setup_from_request(request) == with_backend_choices(TrainingSetup(method="lora"))
     started = time.perf_counter()
     with pytest.raises(ExactCheckError, match="not simulated"):
         run_exact_check(request)

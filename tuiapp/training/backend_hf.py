@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tuiapp.core.child_env import allocator_conf
+from tuiapp.core.models.stored_quant import StoredQuantization, method_on_stored, read_stored_quantization
 from tuiapp.core.runs.events import (
     LOADING_CHECKPOINT,
     LOADING_LIBRARIES,
@@ -23,6 +24,7 @@ from tuiapp.core.runs.events import (
     Started,
     Stopped,
 )
+from tuiapp.core.user_error import UserError
 from tuiapp.training.model_source import check_model_source
 from tuiapp.training.phases import PhaseReporter, dataset_progress
 from tuiapp.training.run_facts import hardware_facts, library_versions
@@ -50,7 +52,20 @@ def _precision(config: FTConfig, cuda: bool, notes: list[str]) -> str:
     return precision
 
 
-def _load_model(config: FTConfig, precision: str, cuda: bool) -> Any:
+def stored_quantization(config: FTConfig) -> StoredQuantization | None:
+    """How the checkpoint's config.json says its weights are stored (None for a 16-bit checkpoint)."""
+    from transformers import PretrainedConfig
+
+    raw, _ = PretrainedConfig.get_config_dict(config.model.name_or_path, revision=config.model.revision)
+    return read_stored_quantization(raw)
+
+
+def _load_model(config: FTConfig, precision: str, cuda: bool, notes: list[str] | None = None) -> Any:
+    """The base model, its parameters in the dtypes tuiapp.core.estimate.param_ledger lists for the hf rows.
+
+    A checkpoint stored quantized loads with its own quantization_config (no second BitsAndBytesConfig);
+    `notes` gets a sentence saying so.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -63,7 +78,12 @@ def _load_model(config: FTConfig, precision: str, cuda: bool) -> Any:
         "attn_implementation": config.model.attn_implementation,
         "dtype": dtype,
     }
-    if config.method in ("qlora", "lora8"):
+    stored = stored_quantization(config)
+    if stored is not None:
+        said = method_on_stored(config.method, stored)  # full fine-tuning raises
+        if said and notes is not None:
+            notes.append(said)
+    elif config.method in ("qlora", "lora8"):
         from transformers import BitsAndBytesConfig
 
         if config.method == "qlora":
@@ -76,8 +96,18 @@ def _load_model(config: FTConfig, precision: str, cuda: bool) -> Any:
             )
         else:
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+    if stored is not None or config.method in ("qlora", "lora8"):
         kwargs["device_map"] = {"": torch.cuda.current_device()} if cuda else {"": "cpu"}
-    return AutoModelForCausalLM.from_pretrained(config.model.name_or_path, **kwargs)
+    try:
+        return AutoModelForCausalLM.from_pretrained(config.model.name_or_path, **kwargs)
+    except ImportError as exc:
+        if stored is None:
+            raise
+        raise UserError(
+            f"model: loading a checkpoint stored as {stored.description} needs a package that is not installed "
+            f"({str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__})",
+            "install it, or give the 16-bit original of the model",
+        ) from exc
 
 
 def _lora_config(config: FTConfig) -> Any:
@@ -150,6 +180,24 @@ def _settle_template(tokenizer: Any, model: Any, dataset: Any, notes: list[str])
     return report.assistant_only and "messages" in dataset.column_names
 
 
+def make_trainer(
+    config: FTConfig, model: Any, tokenizer: Any, args: Any, train_rows: Any, eval_rows: Any, callbacks: list[Any]
+) -> Any:
+    """TRL's SFTTrainer, which wraps the adapters (PEFT, fp32) and, on a quantized base, casts them to bf16:
+    the model it holds is what param_ledger's hf rows describe."""
+    from trl import SFTTrainer
+
+    return SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_rows,
+        eval_dataset=eval_rows,
+        processing_class=tokenizer,
+        peft_config=_lora_config(config) if config.uses_adapter else None,
+        callbacks=callbacks,
+    )
+
+
 def trained_tokens(log_history: list[dict[str, Any]]) -> int | None:
     """The last `num_tokens` TRL logged: the tokens this launch trained on (TRL counts from 0 at each launch)."""
     counts = [entry["num_tokens"] for entry in log_history if "num_tokens" in entry]
@@ -163,7 +211,6 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
     phases.show(LOADING_LIBRARIES)
     import torch
     from transformers import AutoTokenizer
-    from trl import SFTTrainer
 
     from tuiapp.training.event_callback import make_event_callback
     from tuiapp.training.fault_injection import make_fault_callbacks
@@ -177,7 +224,7 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
     tokenizer = AutoTokenizer.from_pretrained(
         config.model.name_or_path, revision=config.model.revision, trust_remote_code=config.model.trust_remote_code
     )
-    model = _load_model(config, precision, cuda)
+    model = _load_model(config, precision, cuda, notes)
     phases.show(PREPARING_DATASET, "reading rows")
     with dataset_progress(phases):
         train_rows, eval_rows, dropped = build_trl_datasets(config)
@@ -204,19 +251,9 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
         )
 
     samples_per_step = config.training.micro_batch_size * config.training.grad_accum
+    callbacks = [make_event_callback(writer, started, stop_requested, samples_per_step), *make_fault_callbacks(config)]
     with dataset_progress(phases):  # the trainer tokenizes the rows as it is built
-        trainer = SFTTrainer(
-            model=model,
-            args=args,
-            train_dataset=train_rows,
-            eval_dataset=eval_rows,
-            processing_class=tokenizer,
-            peft_config=_lora_config(config) if config.uses_adapter else None,
-            callbacks=[
-                make_event_callback(writer, started, stop_requested, samples_per_step),
-                *make_fault_callbacks(config),
-            ],
-        )
+        trainer = make_trainer(config, model, tokenizer, args, train_rows, eval_rows, callbacks)
     if stop_requested():  # asked to stop while loading: nothing trained, nothing to save
         return Stopped(step=0, checkpoint=str(resume_from) if resume_from else None)
     if resume_from:

@@ -80,23 +80,36 @@ def unsupported_model_error(name: str, exc: BaseException) -> UserError | None:
     return UserError(f"Unsloth cannot load {name}: {first}. Set framework: hf to train it with transformers + PEFT")
 
 
-def _load(config: FTConfig, precision: str, cuda: bool) -> tuple[Any, Any]:
-    """The model and tokenizer from `FastLanguageModel`, quantized as the method says."""
+def _load(config: FTConfig, precision: str, cuda: bool, notes: list[str] | None = None) -> tuple[Any, Any]:
+    """The model and tokenizer from `FastLanguageModel`, quantized as the method says; a checkpoint stored
+    quantized loads as stored (Unsloth reads its quantization_config), under its own name."""
     import torch
     from unsloth import FastLanguageModel
 
+    from tuiapp.core.models.stored_quant import method_on_stored
+    from tuiapp.training.backend_hf import stored_quantization
+
     compute = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
     checkpointing = config.training.gradient_checkpointing and cuda
+    stored = stored_quantization(config)
+    method = config.method
+    if stored is not None:
+        said = method_on_stored(method, stored)  # full fine-tuning raises
+        if said and notes is not None:
+            notes.append(said)
+        method = stored.adapter_method
     try:
         return FastLanguageModel.from_pretrained(
             model_name=config.model.name_or_path,
             max_seq_length=config.training.max_length,
             # fp16 mixed precision keeps fp32 master weights when every weight trains, as in the hf backend.
-            dtype=torch.float32 if config.method == "full" and precision == "fp16" else compute,
-            load_in_4bit=config.method == "qlora",
-            load_in_8bit=config.method == "lora8",
-            load_in_16bit=config.method == "lora",
-            full_finetuning=config.method == "full",
+            dtype=torch.float32 if method == "full" and precision == "fp16" else compute,
+            load_in_4bit=method == "qlora",
+            load_in_8bit=method == "lora8",
+            load_in_16bit=method == "lora" and stored is None,
+            full_finetuning=method == "full",
+            # Unsloth maps some names to other repos (a -bnb-4bit mirror, its 16-bit original): not a stored one.
+            use_exact_model_name=stored is not None,
             revision=config.model.revision,
             trust_remote_code=config.model.trust_remote_code,
             attn_implementation=config.model.attn_implementation,
@@ -160,7 +173,7 @@ def train(config: FTConfig, paths: RunPaths, writer: EventWriter, stop_requested
     cuda = torch.cuda.is_available()
     precision = _precision(config, cuda, notes)
     phases.show(LOADING_MODEL, config.model.name_or_path)
-    model, tokenizer = _load(config, precision, cuda)
+    model, tokenizer = _load(config, precision, cuda, notes)
     phases.show(PREPARING_DATASET, "reading rows")
     with dataset_progress(phases):
         train_rows, eval_rows, dropped = build_trl_datasets(config)

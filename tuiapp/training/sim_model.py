@@ -29,7 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "attn_implementation": "sdpa",
     "double_quant": True,
     "loss_path": "full_logits",
+    "kbit_upcast": None,  # None: what the hf backend does (tuiapp.core.estimate.backend_choices)
+    "adapter_dtype": None,
 }
+ADAPTER_DTYPES = ("fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class SimRequest:
     double_quant: bool
     loss_path: str = "full_logits"
     """"chunked": TRL's fused LM head (SFTTrainer); "full_logits": the model's own loss on its logits."""
+    kbit_upcast: bool = False
+    """Quantized: PEFT's prepare_model_for_kbit_training upcasts everything not quantized to fp32."""
+    adapter_dtype: str = "fp32"
+    """The LoRA weights' dtype ("fp32", "bf16", "fp16") once the trainer is built."""
 
     @property
     def quantized(self) -> bool:
@@ -113,7 +120,25 @@ def parse_request(data: Any) -> SimRequest:
         attn_implementation=_choice(full, "attn_implementation", ATTENTION),
         double_quant=full["double_quant"],
         loss_path=_choice(full, "loss_path", LOSS_PATHS),
+        **_backend_choices(full),
     )
+
+
+def _backend_choices(full: dict[str, Any]) -> dict[str, Any]:
+    """kbit_upcast and adapter_dtype, None filled in with what the hf backend does for this method."""
+    from tuiapp.core.estimate.backend_choices import backend_defaults
+
+    precision = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}[full["dtype"]]
+    default = backend_defaults("hf", full["method"], precision)
+    upcast, adapter = full["kbit_upcast"], full["adapter_dtype"]
+    if upcast is not None and not isinstance(upcast, bool):
+        raise ValueError(f"kbit_upcast must be true, false or null; got {upcast!r}")
+    if adapter is not None and adapter not in ADAPTER_DTYPES:
+        raise ValueError(f"adapter_dtype must be one of {', '.join(ADAPTER_DTYPES)} or null; got {adapter!r}")
+    return {
+        "kbit_upcast": default.kbit_upcast if upcast is None else upcast,
+        "adapter_dtype": adapter or default.adapter_dtype,
+    }
 
 
 def torch_dtype(request: SimRequest) -> torch.dtype:
@@ -170,12 +195,17 @@ def use_native_dropout(model: nn.Module) -> None:
 
 
 def prepare_for_training(model: nn.Module, request: SimRequest) -> nn.Module:
-    """kbit preparation (quantized), LoRA (PEFT), gradient checkpointing, train mode: as for training."""
+    """Parameter dtypes as the backend leaves them (tuiapp.core.estimate.param_ledger says which), LoRA
+    (PEFT), gradient checkpointing, train mode: as for training."""
+    import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
-    if request.quantized:
-        # Freezes everything and upcasts the non-quantized parameters (embeddings, norms, LM head) to fp32.
+    if request.quantized and request.kbit_upcast:
+        # Freezes everything and upcasts the non-quantized parameters (embeddings, norms, LM head) to fp32;
+        # TRL's SFTTrainer never does this, another stack may (the request says).
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    if request.method == "full" and request.dtype == "float16":
+        model = model.to(torch.float32)  # fp16 mixed precision keeps fp32 master weights (backend_hf)
     if request.method != "full":
         targets = request.lora_targets if isinstance(request.lora_targets, str) else list(request.lora_targets)
         lora = LoraConfig(
@@ -185,7 +215,8 @@ def prepare_for_training(model: nn.Module, request: SimRequest) -> nn.Module:
             target_modules=targets,
             task_type="CAUSAL_LM",
         )
-        model = get_peft_model(model, lora)
+        model = get_peft_model(model, lora)  # adapters in fp32 (PEFT's autocast_adapter_dtype)
+        cast_adapters(model, request.adapter_dtype)
     use_native_dropout(model)
     if request.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -194,6 +225,17 @@ def prepare_for_training(model: nn.Module, request: SimRequest) -> nn.Module:
     model.config.use_cache = False
     model.train()
     return model
+
+
+def cast_adapters(model: nn.Module, adapter_dtype: str) -> None:
+    """Every trainable parameter but DoRA's magnitude to `adapter_dtype`, as TRL's SFTTrainer casts a
+    quantized model's adapters to bf16 (trl/trainer/sft_trainer.py)."""
+    import torch
+
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[adapter_dtype]
+    for name, param in model.named_parameters():
+        if param.requires_grad and "lora_magnitude_vector" not in name and param.dtype != dtype:
+            param.data = param.data.to(dtype)
 
 
 def to_fake(model: nn.Module, fake_mode: FakeTensorMode) -> None:

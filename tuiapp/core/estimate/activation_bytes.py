@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tuiapp.core.estimate.backend_choices import resolve
+
 if TYPE_CHECKING:
     from tuiapp.core.estimate.closed_form import TrainingSetup
     from tuiapp.core.models.shape import LinearSpec, ModelShape
@@ -175,14 +177,18 @@ def _mlp_backward(
 
 
 def _lora_running(spec: LinearSpec, setup: TrainingSetup, compute: int, stream: int) -> float:
-    """PEFT's LoRA path: the input cast to the adapter's fp32, dropout's fp32 output, and the base
+    """PEFT's LoRA path: the input cast to the adapter's dtype, dropout's output in that dtype, and the base
     layer's output (in the input's dtype) waiting for the adapter's to be added; down_proj's input (the
-    MLP product) is alive then too, as nothing else keeps it."""
+    MLP product) is alive then too, as nothing else keeps it. PEFT's bitsandbytes layers skip the cast
+    under autocast (peft/tuners/lora/bnb.py: requires_conversion), so there dropout runs in the input's dtype."""
     width = spec.in_features
     input_dtype = compute if spec.name == "o_proj" else stream
     held = input_dtype * width if spec.name.endswith("down_proj") else 0
-    cast = FP32 * width if input_dtype != FP32 else 0
-    dropout = FP32 * width if setup.lora_dropout > 0 else 0
+    adapter = {"fp32": FP32, "bf16": 2, "fp16": 2}[resolve(setup).adapter_dtype]  # param_ledger's adapter dtype
+    quantized_under_autocast = setup.method in ("qlora", "lora8") and compute != FP32
+    lora_input = input_dtype if quantized_under_autocast else adapter
+    cast = lora_input * width if lora_input != input_dtype else 0
+    dropout = lora_input * width if setup.lora_dropout > 0 else 0
     return held + cast + dropout + input_dtype * spec.out_features
 
 

@@ -19,18 +19,22 @@ from typing import TYPE_CHECKING, Literal
 from tuiapp.core.estimate.activation_bytes import head_saved, layer_activations, logits_bytes
 from tuiapp.core.estimate.backend_choices import resolve as resolve_choices
 from tuiapp.core.estimate.optimizer_bytes import optimizer_state_bytes
+from tuiapp.core.estimate.param_ledger import (
+    BLOCK_4BIT,
+    ParamLedger,
+    lora_targets,
+    on_stored_weights,
+    param_ledger,
+)
 from tuiapp.core.estimate.reserved import CUDA_CONTEXT_BYTES as CUDA_CONTEXT_BYTES  # nvidia-smi adds it
 from tuiapp.core.estimate.reserved import library_workspace_sizes, nvidia_smi_bytes
 from tuiapp.core.units import GIB
 
 if TYPE_CHECKING:
-    from tuiapp.core.models.shape import LinearSpec, ModelShape
+    from tuiapp.core.models.shape import ModelShape
 
 DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
 FP32_BYTES = DTYPE_BYTES["fp32"]
-NF4_BYTES_PER_VALUE = 0.5  # two 4-bit values per byte
-BLOCK_4BIT = 64  # values per absmax block in bitsandbytes' 4-bit quantization
-DOUBLE_QUANT_BLOCK = 256  # absmax values per second-level fp32 scale with double quantization
 ALLOCATOR_OVERHEAD = {True: 0.08, False: 0.13}
 """Share of the allocated peak that PyTorch's caching allocator holds on top of it, in holes between freed
 blocks that later, larger requests cannot use, with expandable segments on (our worker) and off. Fitted to the
@@ -124,44 +128,17 @@ class MemoryEstimate:
         return {**self.static, **parts}
 
 
-def _targets(shape: ModelShape, setup: TrainingSetup) -> list[LinearSpec]:
-    layers = [spec for spec in shape.linear_layers() if spec.kind == "linear"]  # PEFT wraps nn.Linear only
-    if setup.lora_targets == "all-linear":
-        return list(layers)
-    wanted = set(setup.lora_targets)
-    return [spec for spec in layers if spec.name in wanted]
-
-
-def _weights(shape: ModelShape, setup: TrainingSetup) -> tuple[int, int]:
-    """(bytes of the base weights, bytes per value of the non-quantized rest)."""
-    compute = DTYPE_BYTES[setup.precision]
-    if setup.method in ("full", "lora"):
-        return shape.total_params * compute, compute
-    # bitsandbytes replaces nn.Linear only: fused MoE experts and routers stay unquantized.
-    linear_values = sum(s.in_features * s.out_features * s.count for s in shape.linear_layers() if s.kind == "linear")
-    if setup.method == "qlora":
-        per_value = NF4_BYTES_PER_VALUE + (
-            1 / BLOCK_4BIT + 4 / (BLOCK_4BIT * DOUBLE_QUANT_BLOCK) if setup.double_quant else 4 / BLOCK_4BIT
-        )
-        quantized = int(linear_values * per_value)
-    else:  # lora8: int8 weights plus one fp32 scale per output row
-        quantized = linear_values + sum(
-            4 * s.out_features * s.count for s in shape.linear_layers() if s.kind == "linear"
-        )
-    # prepare_model_for_kbit_training (TRL applies it) upcasts everything not quantized to fp32;
-    # Unsloth keeps it in the compute dtype.
-    rest_bytes = compute if setup.framework == "unsloth" else 4
-    return quantized + (shape.total_params - linear_values) * rest_bytes, rest_bytes
-
-
-def _dequantized_weight_bytes(shape: ModelShape, setup: TrainingSetup) -> int:
-    """The biggest quantized weight made whole for a matmul: bf16 plus fp32 block scales (4-bit, on
-    the way in and out), or fp32 in LLM.int8()'s backward."""
+def _dequantized_weight_bytes(shape: ModelShape, setup: TrainingSetup, ledger: ParamLedger) -> int:
+    """The biggest quantized weight made whole for a matmul: 16-bit plus fp32 block scales (4-bit, on
+    the way in and out; other stored formats dequantize the same way), or fp32 in LLM.int8()'s backward."""
+    if ledger.quantized is None:
+        return 0
     biggest = max((s.in_features * s.out_features for s in shape.linear_layers() if s.kind == "linear"), default=0)
-    if setup.method == "qlora":
-        scales = 4 * biggest // BLOCK_4BIT if setup.double_quant else 0
-        return biggest * DTYPE_BYTES[setup.precision] + scales
-    return 4 * biggest if setup.method == "lora8" else 0
+    if ledger.quantized == "int8":
+        return 4 * biggest
+    double = shape.stored_quantization.double_quant if shape.stored_quantization else setup.double_quant
+    scales = 4 * biggest // BLOCK_4BIT if ledger.quantized == "nf4" and double else 0
+    return biggest * DTYPE_BYTES[setup.precision] + scales
 
 
 def _larger(*candidates: dict[str, float]) -> dict[str, float]:
@@ -171,17 +148,24 @@ def _larger(*candidates: dict[str, float]) -> dict[str, float]:
 def estimate_memory(shape: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
     """The closed-form peak for one steady-state training step of `shape` under `setup`."""
     notes: list[str] = []
+    stored = shape.stored_quantization
+    if stored is not None and setup.method != on_stored_weights(shape, setup).method:
+        adapted = on_stored_weights(shape, setup)
+        notes.append(
+            f"{shape.name} is stored as {stored.description}: {setup.method} would need its 16-bit weights, so "
+            f"this is {adapted.method} on the stored weights"
+        )
+        setup = adapted
     compute = DTYPE_BYTES[setup.precision]
-    full, quantized = setup.method == "full", setup.method in ("qlora", "lora8")
-    targets = _targets(shape, setup)
-    weights, rest_bytes = _weights(shape, setup)
-    if full:
-        trainable, param_bytes = shape.total_params, compute
-        static = {"weights": weights}
-    else:
-        trainable = sum(setup.lora_r * (s.in_features + s.out_features) * s.count for s in targets)
-        param_bytes = 4  # PEFT keeps adapter weights in fp32 (autocast_adapter_dtype)
-        static = {"weights": weights, "adapters": trainable * param_bytes}
+    ledger = param_ledger(shape, setup)  # every parameter's dtype, as the backend holds it
+    quantized = ledger.quantized is not None
+    full = setup.method == "full"
+    targets = lora_targets(shape, setup)
+    rest_bytes, param_bytes = DTYPE_BYTES[ledger.rest_dtype], DTYPE_BYTES[ledger.trained_dtype]
+    trainable = ledger.trainable_params
+    static = {"weights": ledger.weights_bytes}
+    if not full:
+        static["adapters"] = ledger.adapter_bytes
     static["optimizer states"], paged = optimizer_state_bytes(shape, setup, targets, trainable, param_bytes)
     if paged:
         notes.append(
@@ -200,11 +184,14 @@ def estimate_memory(shape: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
         kept = inputs * stream * hidden * tokens + layer.mask * tokens
     else:
         kept = (layers * layer.saved - layer.first_layer_saving) * tokens
-    # Under bf16 autocast, the fp32 adapters (and a kbit-prepared model's fp32 LM head) are cast to bf16
-    # for their matmuls, and autograd keeps the casts.
-    casts = compute * trainable if not full and compute != 4 else 0
+    # Under 16-bit autocast, adapters (or a full fine-tune's fp32 master weights) in another dtype, and a
+    # kbit-prepared model's fp32 LM head, are cast to the compute dtype for their matmuls; autograd keeps
+    # the casts. Adapters already in the compute dtype (TRL's bf16 QLoRA adapters) need none.
+    autocast = compute != FP32_BYTES
+    cast_values = trainable if not full else sum(s.params for s in shape.linear_layers()) + shape.lm_head_params
+    casts = compute * cast_values if autocast and ledger.trained_dtype != setup.precision else 0
     loss_path = resolve_choices(setup).loss_path  # a fused, chunked loss casts only a tile of the head at a time
-    head_cast = compute * shape.vocab_size * hidden if quantized and rest_bytes != compute else 0
+    head_cast = compute * shape.vocab_size * hidden if autocast and not full and rest_bytes != compute else 0
     head_cast = head_cast if loss_path == "full_logits" else 0
     head = head_saved(shape, setup, compute, stream, loss_path) * tokens + head_cast
     loss = logits_bytes(shape, setup, compute, stream, param_bytes if full else rest_bytes, loss_path)
@@ -212,11 +199,11 @@ def estimate_memory(shape: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
     if unsloth and loss_path == "chunked":
         notes.append("Unsloth's fused cross-entropy never holds the full logits")
 
-    gradients = trainable * param_bytes
-    head_grad = compute * shape.vocab_size * hidden if full else 0  # made first, by the LM head's backward
+    gradients = ledger.trainable_bytes
+    head_grad = param_bytes * shape.vocab_size * hidden if full else 0  # made first, by the LM head's backward
     embedding_grad = head_grad if full and not shape.tie_word_embeddings else 0  # made last
     layer_grads = gradients - head_grad - embedding_grad
-    dequantized = _dequantized_weight_bytes(shape, setup)
+    dequantized = _dequantized_weight_bytes(shape, setup, ledger)
     running = layer.running * tokens + dequantized
     phases: dict[str, dict[str, float]] = {
         "forward / loss": {
@@ -253,7 +240,7 @@ def estimate_memory(shape: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
         phases["end of backward"] = {"gradients": gradients, "tied embedding gradient sum": 2 * head_grad}
     phases["optimizer step"] = {"gradients": gradients}
     if setup.optimizer in ("adamw_torch", "adamw_torch_fused"):
-        phases["optimizer step"]["optimizer temporaries"] = trainable * param_bytes  # foreach sqrt(exp_avg_sq)
+        phases["optimizer step"]["optimizer temporaries"] = ledger.trainable_bytes  # foreach sqrt(exp_avg_sq)
     whole = {name: {part: int(value) for part, value in parts.items()} for name, parts in phases.items()}
     peak_phase = max(whole, key=lambda name: sum(whole[name].values()))
     return MemoryEstimate(

@@ -241,6 +241,27 @@ def _advice(shape: ModelShape, request: PlanRequest, framework: str, free: int) 
     return advice
 
 
+def methods_for_checkpoint(shape: ModelShape, methods: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The methods a checkpoint can take, and why any were left out: one stored quantized trains adapters
+    on its stored weights only (full fine-tuning needs 16-bit weights; LoRA and QLoRA are the same run)."""
+    stored = shape.stored_quantization
+    if stored is None:
+        return methods, ()
+    adapter, notes = stored.adapter_method, []
+    if "full" in methods:
+        notes.append(
+            f"full fine-tuning is not offered: this checkpoint is stored as {stored.description}, and quantized "
+            f"weights cannot be trained; {METHOD_NAMES[adapter]} trains adapters on top of them"
+        )
+    for method in methods:
+        if method not in ("full", adapter):
+            notes.append(
+                f"{METHOD_NAMES[method]} here is {METHOD_NAMES[adapter]}: the weights are already stored as "
+                f"{stored.description}, so adapters train on them as they are (no second quantization)"
+            )
+    return (adapter,), tuple(dict.fromkeys(notes))
+
+
 def make_plan(
     shape: ModelShape,
     gpu: GpuInfo | None,
@@ -251,14 +272,15 @@ def make_plan(
     """Rank the methods for this model on this GPU (gpu None: estimates only, nothing fits)."""
     framework, framework_reason = choose_framework(shape, gpu, planned, request.framework, installed)
     free = gpu.free_bytes if gpu else None
-    options = tuple(best_option(shape, request, method, framework, free) for method in request.methods)
+    methods, stored_notes = methods_for_checkpoint(shape, request.methods)
+    options = tuple(best_option(shape, request, method, framework, free) for method in methods)
     fitting = [option for option in options if option.fits]
     ranked = sorted(fitting, key=lambda option: QUALITY_ORDER.index(option.method))
     enough_data = request.dataset_tokens is not None and request.dataset_tokens >= FULL_FT_MIN_TOKENS
     if len(ranked) > 1 and ranked[0].method == "full" and not enough_data:
         ranked = ranked[1:]  # data size argues for an adapter
     chosen = ranked[0] if ranked else None
-    notes = (*plan_notes(options, shape), *moe_notes(options, shape, installed))
+    notes = (*stored_notes, *plan_notes(options, shape), *moe_notes(options, shape, installed))
     if gpu is None:
         advice = ("no GPU here: add --gpu 'RTX 4090' or --gpu 24GB to plan for the box you will rent",)
         return Plan(options, None, (), framework, framework_reason, advice, notes)

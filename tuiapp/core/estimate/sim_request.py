@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from tuiapp.core.estimate.backend_choices import resolve
 from tuiapp.core.estimate.closed_form import TrainingSetup
+from tuiapp.core.models.stored_quant import read_stored_quantization
 
 TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
@@ -13,6 +15,9 @@ TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 def simulation_request(hf_config: dict[str, Any], setup: TrainingSetup) -> dict[str, Any]:
     """JSON-able request for one simulated training step of `setup`."""
     targets = setup.lora_targets
+    stored = read_stored_quantization(hf_config)
+    if stored is not None:  # a checkpoint stored quantized trains adapters on its stored weights
+        setup = replace(setup, method=stored.adapter_method)  # type: ignore[arg-type]
     return {
         "hf_config": hf_config,
         "method": setup.method,
@@ -28,6 +33,9 @@ def simulation_request(hf_config: dict[str, Any], setup: TrainingSetup) -> dict[
         "attn_implementation": "eager" if setup.attn_implementation == "eager" else "sdpa",
         "double_quant": setup.double_quant,
         "loss_path": resolve(setup).loss_path,
+        # The parameter dtypes the backend leaves (param_ledger reads the same two choices).
+        "kbit_upcast": resolve(setup).kbit_upcast,
+        "adapter_dtype": resolve(setup).adapter_dtype,
     }
 
 
@@ -49,4 +57,6 @@ def setup_from_request(request: dict[str, Any]) -> TrainingSetup:
         attn_implementation=str(request["attn_implementation"]),
         double_quant=bool(request["double_quant"]),
         loss_path=request.get("loss_path", "full_logits"),
+        kbit_upcast=request.get("kbit_upcast"),
+        adapter_dtype=request.get("adapter_dtype"),
     )

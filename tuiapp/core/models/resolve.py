@@ -19,6 +19,7 @@ from tuiapp.core.models.families import UnsupportedModelError
 from tuiapp.core.models.hub_reach import hub_unreachable_reason
 from tuiapp.core.models.local_cache import hub_cache_dir
 from tuiapp.core.models.shape import ModelShape
+from tuiapp.core.models.stored_quant import read_stored_quantization
 from tuiapp.core.user_error import UserError
 from tuiapp.core.user_paths import user_path
 
@@ -156,9 +157,16 @@ def _from_file(
 
 
 def _shape_notes(config: dict[str, Any]) -> tuple[str, ...]:
+    notes: list[str] = []
     if isinstance(config.get("text_config"), dict):
-        return ("multimodal model: sizes cover its language model only, not the vision encoder",)
-    return ()
+        notes.append("multimodal model: sizes cover its language model only, not the vision encoder")
+    stored = read_stored_quantization(config)
+    if stored is not None:
+        notes.append(
+            f"stored already quantized ({stored.description}): its weights load as stored, so adapters train "
+            "on top of them and full fine-tuning is not possible"
+        )
+    return tuple(notes)
 
 
 def _card_license(readme: str | None) -> str | None:

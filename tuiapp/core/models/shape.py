@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tuiapp.core.models.families import FAMILIES, UnsupportedModelError, read_family_fields
+from tuiapp.core.models.stored_quant import StoredQuantization, read_stored_quantization
 
 Kind = Literal["linear", "experts", "router"]
 _CONFIG_KEYS = {"num_layers": "num_hidden_layers", "num_experts": "num_experts (or num_local_experts)"}
@@ -96,6 +97,9 @@ class ModelShape(BaseModel):
     sliding_window_layers: int = Field(default=0, ge=0)
     """How many layers use the window; from sliding_window tokens on, they need an explicit mask."""
     torch_dtype: str = "bfloat16"
+    stored_quantization: StoredQuantization | None = None
+    """How the checkpoint's linear weights are stored when config.json has a quantization_config (an
+    `unsloth/*-bnb-4bit` mirror, GPTQ, AWQ, FP8, ...): they load as stored; None for a 16-bit checkpoint."""
 
     @property
     def moe_layers(self) -> int:
@@ -176,6 +180,7 @@ class ModelShape(BaseModel):
         Raises UnsupportedModelError, saying what is wrong and what to do, for anything else.
         """
         fields = read_family_fields(config)
+        fields["stored_quantization"] = read_stored_quantization(config)
         try:
             return cls(name=name, **fields)
         except ValidationError as exc:  # a bound read_family_fields does not check: name the config.json key
@@ -189,4 +194,4 @@ class ModelShape(BaseModel):
             ) from None
 
 
-__all__ = ["FAMILIES", "LinearSpec", "ModelShape", "UnsupportedModelError"]
+__all__ = ["FAMILIES", "LinearSpec", "ModelShape", "StoredQuantization", "UnsupportedModelError"]
