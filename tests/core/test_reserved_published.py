@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from test_closed_form import MISTRAL_7B, PUBLISHED
+from published_figures import MISTRAL_7B, PUBLISHED
 
 from tuiapp.core.estimate.closed_form import estimate_memory
 from tuiapp.core.units import GIB

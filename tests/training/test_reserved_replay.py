@@ -7,12 +7,8 @@ both sides: the simulation prepares 4-bit models with PEFT's prepare_model_for_k
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from dataclasses import replace
-from pathlib import Path
-
 import pytest
+from published_figures import MISTRAL_7B_CONFIG, PUBLISHED
 
 from tuiapp.core.estimate.closed_form import CUDA_CONTEXT_BYTES, TrainingSetup, estimate_memory
 from tuiapp.core.estimate.sim_request import simulation_request
@@ -30,16 +26,6 @@ SAMPLE = (  # (shape, method, seq_len, micro_batch, checkpointing)
     ("google/gemma-2-9b-it", "full", 8192, 2, True),
 )
 PUBLISHED_TOLERANCE = 0.03  # measured 2026-12: LoRA -2.6%, QLoRA +2.1%
-
-
-def published_rows():  # the rows, with their source and settings, live beside the closed form's own test
-    path = Path(__file__).parents[1] / "core" / "test_closed_form.py"
-    spec = importlib.util.spec_from_file_location("published_rows", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def two_layers(name: str) -> dict:
@@ -78,29 +64,9 @@ def test_replayed_nvidia_smi_matches_the_published_rows(method: str) -> None:
     reserved_bytes_no_expandable plus the CUDA context. About a minute per row (32 layers)."""
     from tuiapp.training.memory_sim import simulate_training_step
 
-    rows = published_rows()
-    row = rows.PUBLISHED[method]
-    config = {**MISTRAL_HF_CONFIG}
-    simulated = simulate_training_step(simulation_request(config, replace(row.setup)))
+    row = PUBLISHED[method]
+    simulated = simulate_training_step(simulation_request(MISTRAL_7B_CONFIG, row.setup))
     ours = (simulated["reserved_bytes_no_expandable"] + CUDA_CONTEXT_BYTES) / GIB
     published = row.nvidia_smi_mib / 1024
     print(f"Mistral-7B {method}: replayed nvidia-smi {ours:.2f} vs published {published:.2f} GiB")
     assert ours == pytest.approx(published, rel=PUBLISHED_TOLERANCE)
-    assert rows.MISTRAL_7B.num_layers == config["num_hidden_layers"]
-
-
-MISTRAL_HF_CONFIG = {  # Mistral-7B-v0.1's config.json, as test_closed_form.MISTRAL_7B
-    "architectures": ["MistralForCausalLM"],
-    "model_type": "mistral",
-    "vocab_size": 32000,
-    "hidden_size": 4096,
-    "intermediate_size": 14336,
-    "num_hidden_layers": 32,
-    "num_attention_heads": 32,
-    "num_key_value_heads": 8,
-    "max_position_embeddings": 32768,
-    "tie_word_embeddings": False,
-    "rms_norm_eps": 1e-5,
-    "rope_theta": 10000.0,
-    "torch_dtype": "bfloat16",
-}
