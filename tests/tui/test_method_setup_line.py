@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from textual.widgets import Static
-from tui_scenes import ONE_GPU, WITHOUT_UNSLOTH, catalogue_only
+from tui_scenes import ONE_GPU, WITHOUT_UNSLOTH, catalogue_only, to_model_screen
 
 from tuiapp.tui.app import FTWizardApp
 from tuiapp.tui.screens.method_screen import MethodScreen
-from tuiapp.tui.screens.model_screen import ModelScreen
 
 
 async def test_the_highlighted_option_names_its_setup(tmp_path) -> None:
     app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path, installed=WITHOUT_UNSLOTH)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("n")
-        await pilot.pause()
-        assert isinstance(app.screen, ModelScreen)
+        await to_model_screen(pilot)
         await pilot.press(*"Llama-3.1-8B-Instruct", "enter")
         await app.workers.wait_for_complete()
         await pilot.press("ctrl+n")

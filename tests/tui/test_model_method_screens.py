@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 from textual.widgets import DataTable, Input, OptionList, Static
-from tui_scenes import ONE_GPU, WITH_UNSLOTH, WITHOUT_UNSLOTH, catalogue_only
+from tui_scenes import ONE_GPU, WITH_UNSLOTH, WITHOUT_UNSLOTH, catalogue_only, to_model_screen
 
 from tuiapp.core.config import load_config
 from tuiapp.core.models.catalog import find_in_catalog
@@ -16,13 +16,6 @@ from tuiapp.tui.screens.method_screen import MethodScreen
 from tuiapp.tui.screens.model_screen import ModelScreen
 from tuiapp.tui.screens.save_config_screen import SaveConfigScreen
 from tuiapp.tui.widgets.model_facts import ModelFacts
-
-
-async def to_model_screen(pilot) -> ModelScreen:
-    await pilot.press("n")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, ModelScreen)
-    return pilot.app.screen
 
 
 async def test_choose_a_model_by_typing_then_see_its_shape(tmp_path) -> None:

@@ -5,18 +5,10 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Input, OptionList, Static
-from tui_scenes import ONE_GPU, WITHOUT_UNSLOTH, catalogue_only
+from tui_scenes import ONE_GPU, WITHOUT_UNSLOTH, catalogue_only, to_model_screen
 
 from tuiapp.tui.app import FTWizardApp
 from tuiapp.tui.screens.method_screen import MethodScreen
-from tuiapp.tui.screens.model_screen import ModelScreen
-
-
-async def to_model_screen(pilot) -> ModelScreen:
-    await pilot.press("n")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, ModelScreen)
-    return pilot.app.screen
 
 
 async def test_a_base_id_is_listed_taken_and_sized_offline(tmp_path) -> None:

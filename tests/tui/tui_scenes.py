@@ -18,6 +18,7 @@ from tuiapp.core.models.catalog import find_in_catalog
 from tuiapp.core.models.resolve import ModelResolveError, ResolvedModel
 from tuiapp.core.units import GIB
 from tuiapp.tui.app import FTWizardApp
+from tuiapp.tui.screens.model_screen import ModelScreen
 
 SYSTEM = SystemInfo(
     cpu_count=16,
@@ -49,6 +50,14 @@ NO_GPU = HardwareProfile(
 # What is installed, injected as the hardware is, so a scene looks the same whether or not this machine has Unsloth
 WITHOUT_UNSLOTH: Callable[[str], bool] = frozenset[str]().__contains__
 WITH_UNSLOTH: Callable[[str], bool] = frozenset({"unsloth"}).__contains__
+
+
+async def to_model_screen(pilot: Pilot) -> ModelScreen:
+    """From the Hardware screen, `n` to the Model screen."""
+    await pilot.press("n")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ModelScreen)
+    return pilot.app.screen
 
 
 def catalogue_only(name: str) -> ResolvedModel:
