@@ -28,14 +28,14 @@ def test_a_base_id_plans_offline(tmp_path: Path) -> None:
     assert "Did you mean" not in done.stdout + done.stderr
 
 
-@pytest.mark.xfail(reason="needs the ledger (issue 12), not on main yet", strict=False)
 @pytest.mark.parametrize("mirror", ["unsloth/Llama-3.1-8B-Instruct-bnb-4bit", "unsloth/Qwen2.5-7B-unsloth-bnb-4bit"])
 def test_an_unsloth_4bit_mirror_plans_offline_as_stored_4bit(tmp_path: Path, mirror: str) -> None:
     done = plan(tmp_path, "--model", mirror, "--gpu", "24GB", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["model"]["name"] == mirror and report["model"]["source"] == "catalogue"
-    weights = report["methods"]["lora"]["breakdown_gib"]["weights"]
+    assert list(report["methods"]) == ["qlora"]  # LoRA on the stored 4-bit weights; full is not offered
+    weights = report["methods"]["qlora"]["breakdown_gib"]["weights"]
     assert weights < 7.0  # stored 4-bit: about 5 GiB for a 7-8B model, where 16-bit would be 14-15 GiB
 
 

@@ -37,7 +37,6 @@ def test_full_logits_is_the_what_if_of_an_older_stack(capsys: pytest.CaptureFixt
     assert full["peak_alloc_gib"] - chunked["peak_alloc_gib"] > 10  # 128k vocabulary x 16k tokens
 
 
-@pytest.mark.xfail(reason="needs the ledger (issue 12), not on main yet", strict=False)
 def test_kbit_upcast_and_adapter_dtype_are_passed_through(capsys: pytest.CaptureFixture[str]) -> None:
     qlora = _plan(capsys, "--method", "qlora", "--kbit-upcast", "on", "--adapter-dtype", "fp32")["methods"]["qlora"]
     assert (qlora["setup"]["kbit_upcast"], qlora["setup"]["adapter_dtype"]) == (True, "fp32")

@@ -152,7 +152,6 @@ def test_every_family_has_a_base_id_and_qwen25_bases_keep_their_longer_context()
     assert find_in_catalog("Qwen/Qwen2.5-7B-Instruct").config["max_position_embeddings"] == 32768
 
 
-@pytest.mark.xfail(reason="needs the ledger (issue 12), not on main yet", strict=False)
 def test_a_bnb_4bit_mirror_carries_the_quantization_config_its_file_has() -> None:
     mirror = find_in_catalog("unsloth/Llama-3.1-8B-Instruct-bnb-4bit")
     assert mirror is not None and mirror.derived_from == "meta-llama/Llama-3.1-8B-Instruct"

@@ -148,7 +148,6 @@ def test_catalogue_answers_offline_by_id_or_alias(hub: None) -> None:
     assert any("revision v2 was not checked" in note for note in with_revision.notes)
 
 
-@pytest.mark.xfail(reason="needs the ledger (issue 12), not on main yet", strict=False)
 def test_base_ids_and_unsloth_mirrors_answer_offline(hub: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """`plan --model meta-llama/Llama-3.1-8B` said "Did you mean ...-Instruct" offline: the base shares the
     instruct model's shape, and the unsloth/ mirrors of both are in the catalogue too."""

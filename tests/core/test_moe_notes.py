@@ -49,7 +49,6 @@ def test_on_24_and_80_gb_nothing_fits_and_the_notes_say_why_and_what_would(gpu: 
     assert any("target_parameters" in note and "does not make them smaller" in note for note in plan.notes)
 
 
-@pytest.mark.xfail(reason="needs the ledger (issue 12), not on main yet", strict=False)
 def test_where_qlora_fits_the_headline_stays_and_no_ways_out_are_listed() -> None:
     plan = mixtral_plan("B200", unsloth=True)
     assert any(note.startswith(HEADLINE) for note in plan.notes)
@@ -76,7 +75,6 @@ def test_the_transformers_version_decides_whether_experts_are_fused() -> None:
     assert experts_stay_16bit(lambda _: "4.57.1") is False
 
 
-@pytest.mark.xfail(reason="needs the ledger (issue 12), not on main yet", strict=False)
 def test_a_stored_4bit_moe_mirror_says_it_needs_unsloth() -> None:
     mirror = find_in_catalog("unsloth/Mixtral-8x7B-Instruct-v0.1-bnb-4bit")
     assert mirror is not None

@@ -3,7 +3,6 @@ screen says in words that a Mixtral's experts stay 16-bit under QLoRA, with the 
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input, OptionList, Static
 from tui_scenes import ONE_GPU, WITHOUT_UNSLOTH, catalogue_only, to_model_screen
 
@@ -27,7 +26,6 @@ async def test_a_base_id_is_listed_taken_and_sized_offline(tmp_path) -> None:
         assert screen.model.source == "catalogue"
 
 
-@pytest.mark.xfail(reason="needs the ledger (issue 12), not on main yet", strict=False)
 async def test_tab_completes_an_unsloth_4bit_mirror(tmp_path) -> None:
     app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
