@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tuiapp.core.estimate.closed_form import MemoryEstimate, TrainingSetup, estimate_memory
+from tuiapp.core.estimate.closed_form import TrainingSetup, estimate_memory
 from tuiapp.core.estimate.sim_guard import simulation_skip_reason
 from tuiapp.core.estimate.sim_request import simulation_request
 from tuiapp.core.models.catalog import find_in_catalog
@@ -107,15 +107,6 @@ def grid(
     return cases
 
 
-def closed_form_reserved(estimate: MemoryEstimate) -> int | None:
-    """The closed form's peak reserved (allocator only, no CUDA context), where the estimate has one: once
-    it also reports `nvidia_smi_bytes`, `peak_reserved_bytes` no longer includes the CUDA context."""
-    if not hasattr(type(estimate), "nvidia_smi_bytes"):
-        return None
-    value = getattr(estimate, "peak_reserved_bytes", None)
-    return int(value) if isinstance(value, int | float) else None
-
-
 def catalogue_config(name: str, layers: int | None) -> dict[str, Any]:
     entry = find_in_catalog(name)
     if entry is None:
@@ -133,10 +124,14 @@ def compare(name: str, setup: TrainingSetup, config: dict[str, Any]) -> GridRow 
     if skipped is not None:
         return skipped
     simulated = simulate_training_step(simulation_request(config, setup))
-    reserved = closed_form_reserved(estimate)
-    sim_reserved = simulated.get("reserved_bytes") if reserved is not None else None
     return GridRow(
-        name, setup, estimate.peak_alloc_bytes, simulated["peak_bytes"], estimate.peak_phase, reserved, sim_reserved
+        name,
+        setup,
+        estimate.peak_alloc_bytes,
+        simulated["peak_bytes"],
+        estimate.peak_phase,
+        estimate.peak_reserved_bytes,
+        simulated["reserved_bytes"],
     )
 
 

@@ -57,24 +57,13 @@ FLOAT_COLUMNS = {"tokens_per_s", "s_per_step", "mfu"}
 TOLERANCE = 0.05  # the estimate must stay this close to each measured figure
 
 
-def _first(estimate: MemoryEstimate, names: tuple[str, ...]) -> int | None:
-    for name in names:
-        value = getattr(estimate, name, None)
-        if isinstance(value, int):
-            return value
-    return None
-
-
 def estimate_figures(estimate: MemoryEstimate) -> dict[str, int | None]:
-    """Allocated, reserved and nvidia-smi from whatever MemoryEstimate offers (None for a figure it lacks).
-
-    Before the allocator model, `peak_reserved_bytes` meant the nvidia-smi figure and there was no reserved
-    one; once an nvidia-smi property exists, `peak_reserved_bytes` is the allocator's reserved peak."""
-    smi = _first(estimate, ("peak_nvidia_smi_bytes", "nvidia_smi_bytes", "peak_smi_bytes"))
-    reserved = _first(estimate, ("peak_reserved_bytes", "reserved_bytes"))
-    if smi is None:
-        smi, reserved = reserved, None
-    return {"alloc": estimate.peak_alloc_bytes, "reserved": reserved, "smi": smi}
+    """Allocated, reserved (the caching allocator) and nvidia-smi (plus the CUDA context) bytes of an estimate."""
+    return {
+        "alloc": estimate.peak_alloc_bytes,
+        "reserved": estimate.peak_reserved_bytes,
+        "smi": estimate.nvidia_smi_bytes,
+    }
 
 
 def setup_of(row: dict[str, Any]) -> TrainingSetup:

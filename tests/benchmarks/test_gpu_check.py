@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from gpucheck import cases, oom_case, table, wheels
 from gpucheck_import import BENCHMARKS, FIXTURE_CSV, ROOT, load_script
 
+from tuiapp.core.estimate.closed_form import TrainingSetup, estimate_memory
 from tuiapp.core.runs.events import Completed, Failed, Recovering
 
 gpu_check = load_script("gpu_check")
@@ -106,19 +106,15 @@ def test_the_table_and_csv_from_a_recorded_result() -> None:
     assert "failed: fixture row: crashed" in failed and failed.count(" - ") >= 2  # nothing measured: dashes
 
 
-def test_the_estimate_figures_follow_what_memory_estimate_offers() -> None:
-    @dataclass
-    class Before:  # MemoryEstimate before the allocator model: peak_reserved_bytes was nvidia-smi's figure
-        peak_alloc_bytes: int = 10
-        peak_reserved_bytes: int = 13
-
-    @dataclass
-    class After(Before):
-        peak_reserved_bytes: int = 12
-        nvidia_smi_bytes: int = 14
-
-    assert table.estimate_figures(Before()) == {"alloc": 10, "reserved": None, "smi": 13}  # type: ignore[arg-type]
-    assert table.estimate_figures(After()) == {"alloc": 10, "reserved": 12, "smi": 14}  # type: ignore[arg-type]
+def test_the_estimate_figures_are_the_estimates_three_peaks() -> None:
+    estimate = estimate_memory(cases.catalog_shape("meta-llama/Llama-3.2-1B-Instruct"), TrainingSetup(method="lora"))
+    figures = table.estimate_figures(estimate)
+    assert figures == {
+        "alloc": estimate.peak_alloc_bytes,
+        "reserved": estimate.peak_reserved_bytes,
+        "smi": estimate.nvidia_smi_bytes,
+    }
+    assert figures["alloc"] < figures["reserved"] < figures["smi"]
 
 
 def test_off_by_more_than_names_each_figure_past_the_tolerance() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tuiapp.core.estimate.closed_form import MemoryEstimate, TrainingSetup, estimate_memory
+from tuiapp.core.estimate.closed_form import TrainingSetup, estimate_memory
 from tuiapp.core.estimate.sim_request import simulation_request
 from tuiapp.core.models.catalog import find_in_catalog
 from tuiapp.core.models.shape import ModelShape
@@ -103,15 +103,6 @@ def _config(name: str) -> dict[str, Any]:
     return {**config, "vocab_size": 32000, "sliding_window": 4096} if name == MISTRAL_7B_V01 else config
 
 
-def _reserved(estimate: MemoryEstimate, simulated: dict[str, Any]) -> tuple[int, int] | None:
-    """(closed form, simulation) peak reserved by the caching allocator, once both sides report one (the
-    estimate's `peak_reserved_bytes` leaves out the CUDA context once it also has `nvidia_smi_bytes`)."""
-    split = hasattr(type(estimate), "nvidia_smi_bytes")
-    closed = getattr(estimate, "peak_reserved_bytes", None) if split else None
-    exact = simulated.get("reserved_bytes")
-    return (int(closed), int(exact)) if isinstance(closed, int | float) and exact else None
-
-
 def _errors(cases: list[tuple[str, TrainingSetup]]) -> list[tuple[str, float, str]]:
     """(allocated or reserved, closed form / simulation - 1, a label) per case and figure."""
     from tuiapp.training.memory_sim import simulate_training_step
@@ -124,10 +115,10 @@ def _errors(cases: list[tuple[str, TrainingSetup]]) -> list[tuple[str, float, st
         ckpt = "ckpt" if setup.gradient_checkpointing else "no-ckpt"
         if setup.lora_targets != "all-linear" and setup.method != "full":
             ckpt += " " + ",".join(setup.lora_targets)
-        pairs = {"allocated": (estimate.peak_alloc_bytes, simulated["peak_bytes"])}
-        reserved = _reserved(estimate, simulated)
-        if reserved is not None:
-            pairs["reserved"] = reserved
+        pairs = {
+            "allocated": (estimate.peak_alloc_bytes, simulated["peak_bytes"]),
+            "reserved": (estimate.peak_reserved_bytes, simulated["reserved_bytes"]),
+        }
         for kind, (closed, exact) in pairs.items():
             label = f"{name} {setup.method} {setup.seq_len}x{setup.micro_batch} {ckpt}: {closed / GIB:.2f} vs "
             rows.append((kind, closed / exact - 1, label + f"{exact / GIB:.2f} GiB {kind}"))

@@ -56,13 +56,12 @@ def check_steps(steps: int) -> int:
 
 
 def estimate_figures(estimate: MemoryEstimate) -> dict[str, int | None]:
-    """allocated / reserved / nvidia-smi bytes of an estimate. Until the estimator has a reserved figure of its
-    own, `peak_reserved_bytes` is its nvidia-smi figure (allocator overhead plus the CUDA context)."""
-    smi = next((getattr(estimate, name) for name in ("peak_nvidia_smi_bytes", "nvidia_smi_bytes")
-                if hasattr(estimate, name)), None)  # fmt: skip
-    if smi is None:
-        return {"allocated": estimate.peak_alloc_bytes, "reserved": None, "nvidia_smi": estimate.peak_reserved_bytes}
-    return {"allocated": estimate.peak_alloc_bytes, "reserved": estimate.peak_reserved_bytes, "nvidia_smi": smi}
+    """allocated / reserved / nvidia-smi bytes of an estimate, keyed as the trial's measured FIGURES are."""
+    return {
+        "allocated": estimate.peak_alloc_bytes,
+        "reserved": estimate.peak_reserved_bytes,
+        "nvidia_smi": estimate.nvidia_smi_bytes,
+    }
 
 
 @dataclass(frozen=True)
