@@ -1,8 +1,8 @@
 """The exact check's reserved memory: its allocations replayed through the caching-allocator model, against the
 closed form's allocator term (a sample of shapes, within 10%) and the published nvidia-smi figures (slow).
 
-Shapes are catalogue configs cut to two decoder layers, as in test_estimate_grid.py. QLoRA runs kbit-upcast on
-both sides: the simulation prepares 4-bit models with PEFT's prepare_model_for_kbit_training.
+Shapes are catalogue configs cut to two decoder layers, as in test_estimate_grid.py. QLoRA is set kbit-upcast on
+both sides (kbit_upcast=True): the stack whose allocator behaviour the published rows measured.
 """
 
 from __future__ import annotations
