@@ -52,3 +52,17 @@ def test_grad_accum_alone_is_refused_not_ignored(capsys) -> None:
     )
     assert main(["plan", "--model", "Qwen2.5-0.5B", "--gpu", "24GB", "--micro-batch", "2", "--grad-accum", "4"]) == 0
     assert "micro-batch 2 x 4 accumulation = effective batch 8" in capsys.readouterr().out
+
+
+def test_a_long_model_path_and_its_count_stay_on_one_heading_line(tmp_path, capsys, monkeypatch) -> None:
+    """A table title wraps at the table's width; the heading wraps only at the terminal's (and escapes markup)."""
+    monkeypatch.setenv("COLUMNS", "400")
+    folder = tmp_path / ("deep-[folder]-" * 6) / "model"
+    folder.mkdir(parents=True)
+    shape = {"model_type": "llama", "hidden_size": 16, "num_attention_heads": 2, "num_key_value_heads": 1}
+    shape |= {"num_hidden_layers": 2, "vocab_size": 2, "intermediate_size": 1, "head_dim": 64}
+    shape["max_position_embeddings"] = 2048
+    (folder / "config.json").write_text(json.dumps(shape))
+    assert main(["plan", "--model", str(folder), "--gpu", "24GB"]) == 0
+    heading = capsys.readouterr().out.splitlines()[0]
+    assert heading == f"{folder} (12.5K params) on 24 GB GPU (24.0 GiB free, planned)"

@@ -31,7 +31,7 @@ OPTIONS = st.lists(
 
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The table's title (with the parameter count) stays on one line."""
+    """The plan's heading (with the parameter count) stays on one line."""
     monkeypatch.setenv("COLUMNS", "400")
 
 

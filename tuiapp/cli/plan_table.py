@@ -36,7 +36,9 @@ def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
         else f"{gpu['name']} ({gpu['free_gib']:.1f} GiB free{', planned' if gpu['source'] == 'planned' else ''})"
     )
     model = report["model"]
-    table = Table(title=f"{model['name']} ({_count(model['total_params'])} params) on {where}")
+    # A heading line, not the table's title: a title wraps at the table's width, splitting a long model path.
+    console.print(f"[b]{escape(model['name'])}[/b] ({_count(model['total_params'])} params) on {escape(where)}")
+    table = Table()
     columns = ("", "method", "trainable", "alloc", "reserved", "nvidia-smi", "fits", "speed", "batch, ckpt, optim")
     for column in columns:
         table.add_column(column)
