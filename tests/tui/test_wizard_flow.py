@@ -70,6 +70,16 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def offered_attach(pilot) -> ConfirmScreen:
+    """Wait for the offer to attach to a run going (the runs are first read a moment after the first
+    screen has its facts, on a timer) and return it."""
+    for _ in range(60):
+        await pilot.pause(0.1)
+        if isinstance(pilot.app.screen, ConfirmScreen):
+            return pilot.app.screen
+    raise AssertionError(f"no offer to attach: {pilot.app.screen!r} is on screen")
+
+
 async def to_hyperparams(pilot, keys=TO_DATASET) -> HyperparamsScreen:
     await pilot.press(*keys, *ALPACA, "enter")
     await settle(pilot)
@@ -175,10 +185,9 @@ async def test_a_second_run_on_the_gpu_needs_a_yes_that_shows_the_first(tmp_path
     running_run(runs_dir)
     app = wizard(tmp_path, launched)
     async with app.run_test(size=(80, 24)) as pilot:
+        await offered_attach(pilot)
+        await pilot.press("n")
         await settle(pilot)
-        if isinstance(app.screen, ConfirmScreen):  # the offer to attach to the run going
-            await pilot.press("n")
-            await pilot.pause()
         await to_hyperparams(pilot)
         await pilot.press("ctrl+n")
         await settle(pilot)
@@ -224,12 +233,8 @@ async def test_quitting_with_a_run_going_says_it_keeps_running(tmp_path, runs_di
     running_run(runs_dir)
     app = wizard(tmp_path, [])
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(60):  # the runs are first read a moment after the first screen has its facts
-            await settle(pilot)
-            if isinstance(app.screen, ConfirmScreen):
-                break
-        assert isinstance(app.screen, ConfirmScreen)  # offered to attach
-        assert "busy-run" in str(app.screen.query_one("#confirm-question", Static).render())
+        offer = await offered_attach(pilot)
+        assert "busy-run" in str(offer.query_one("#confirm-question", Static).render())
         await pilot.press("n")
         await pilot.pause(0.2)
         assert "● 1 run training" in app.screen.sub_title
@@ -413,12 +418,8 @@ async def test_ftwizard_with_a_run_going_offers_to_attach(tmp_path, runs_dir) ->
     running_run(runs_dir)
     app = wizard(tmp_path, [])
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(60):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, ConfirmScreen):
-                break
-        assert isinstance(app.screen, ConfirmScreen)
-        assert "Run busy-run is training" in str(app.screen.query_one("#confirm-question").render())
+        offer = await offered_attach(pilot)
+        assert "Run busy-run is training" in str(offer.query_one("#confirm-question").render())
         await pilot.press("y")
         await pilot.pause()
         assert isinstance(app.screen, TrainingScreen) and app.screen.paths.name == "busy-run"
