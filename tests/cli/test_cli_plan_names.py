@@ -44,4 +44,4 @@ def test_mixtral_says_its_experts_stay_16bit(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = " ".join(done.stdout.split())
     assert "Note: experts stay in 16-bit with this transformers: QLoRA saves only the attention weights" in out
-    assert "ways out: Unsloth" in out and "H200 (140 GiB) or larger" in out
+    assert "ways out: Unsloth" in out and "GH200 (96 GiB) or larger" in out

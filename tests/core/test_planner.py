@@ -107,5 +107,5 @@ def test_different_knobs_are_named_when_a_lighter_method_needs_more() -> None:
 
 
 def test_no_note_when_the_peaks_follow_the_methods() -> None:
-    plan = make_plan(shape("meta-llama/Llama-3.1-8B-Instruct"), resolve_gpu("RTX 4090").as_gpu(), PlanRequest())
+    plan = make_plan(shape("mistralai/Mistral-7B-Instruct-v0.3"), resolve_gpu("RTX 4090").as_gpu(), PlanRequest())
     assert plan.notes == ()

@@ -4,8 +4,13 @@ Catalogue shapes are cut to two decoder layers, for both sides: every layer-depe
 per-layer sum, so the comparison stays honest while the fixed terms (logits, embeddings, optimizer
 states) weigh more than they do at full size. `benchmarks/estimate_grid.py` runs the full-size grid.
 The simulations are not cached: the exact check's disk cache is keyed by the request and the library
-versions, not by our simulator's code, so a cached answer would hide a change to it. Reserved memory is
-compared as well once the closed form and the exact check both report it (`reserved_bytes`).
+versions, not by our simulator's code, so a cached answer would hide a change to it.
+
+Reserved memory is compared at full size, on a seeded sample of the smaller shapes: the caching allocator's
+holes are not a per-layer sum (a freed block is reused by the next layer's requests, so two layers fragment
+less than thirty: the replay holds 2-6% over the allocated peak at two layers, 5-8% at full depth, which the
+closed form's allocator term was fitted to), so a cut model would test the term against a model it was not
+meant for. `benchmarks/estimate_grid.py` compares both figures at full size on every shape.
 """
 
 from __future__ import annotations
@@ -24,12 +29,9 @@ from tuiapp.core.models.shape import ModelShape
 from tuiapp.core.units import GIB
 
 TOLERANCE = 0.10
-# Known gap, open in issue 12: full fine-tuning of the 0.5B at 8192 x 8 with checkpointing is 10.05% under
-# the simulation (5.59 vs 6.21 GiB at cf119d8), likely the chunked loss's fp32 buffers for a trainable head at
-# 65k tokens. Held to this looser bound until that term is modelled, so it cannot grow unseen.
-# Second known gap: Phi-3.5-mini QLoRA 2048x4 no-ckpt on q,k,v,o is +11.1% (37d7d3a), the fused-qkv term in
-# activation_bytes._attention now that the QLoRA stream is bf16 (16-bit LoRA shows the same 280 MiB).
-KNOWN_GAPS = (("0.5B", " full 8192x8 ckpt:"), ("Phi-3.5", " qlora 2048x4 no-ckpt"))
+# Setups held to a looser bound by name until the closed form models them (none now: the 0.5B full
+# 8192x8 ckpt and the Phi-3.5 QLoRA q,k,v,o gaps were fixed in activation_bytes, -10.0% -> -1.5%, +11.1% -> -1.3%).
+KNOWN_GAPS: tuple[tuple[str, str], ...] = ()
 KNOWN_GAP_TOLERANCE = 0.12
 LAYERS = 2
 SHAPES = (  # 0.5B to 70B, every dense family in the catalogue
@@ -46,6 +48,9 @@ SHAPES = (  # 0.5B to 70B, every dense family in the catalogue
     "Qwen/Qwen2.5-32B-Instruct",
     "meta-llama/Llama-3.1-70B-Instruct",
 )
+FULL_SIZE_SHAPES = SHAPES[:4]  # 0.5B-3.8B: a few seconds a setup at full depth
+FULL_SIZE_CASES = 24
+KINDS = ("allocated", "reserved")
 METHODS = ("full", "lora", "qlora")
 SEQ_LENS, BATCHES, CHECKPOINTING = (512, 2048, 8192), (1, 2, 4, 8), (True, False)
 SAMPLE_SEED = 12  # issue 12: a fixed sample, so a failure reproduces
@@ -57,10 +62,10 @@ MIXTURE = "mistralai/Mixtral-8x7B-Instruct-v0.1"  # full only: PEFT's all-linear
 PUBLISHED_TOLERANCE = 0.02
 
 
-def _reduced(config: dict[str, Any]) -> dict[str, Any]:
-    """config.json cut to LAYERS layers (per-layer lists dropped: they no longer fit)."""
+def _reduced(config: dict[str, Any], layers: int) -> dict[str, Any]:
+    """config.json cut to `layers` layers (per-layer lists dropped: they no longer fit)."""
     kept = {key: value for key, value in config.items() if key not in ("layer_types", "mlp_only_layers")}
-    return {**kept, "num_hidden_layers": LAYERS}
+    return {**kept, "num_hidden_layers": layers}
 
 
 def _setup(method: str, seq: int, batch: int, ckpt: bool, targets: object = "all-linear") -> TrainingSetup:
@@ -94,22 +99,30 @@ def _sampled_grid() -> list[tuple[str, TrainingSetup]]:
     return list(dict.fromkeys(cases))  # a drawn setup that is also a corner runs once
 
 
-def _config(name: str) -> dict[str, Any]:
-    """A catalogue model's config.json cut to LAYERS layers; MISTRAL_7B_V01 is the v0.3 entry with v0.1's
-    32k vocabulary and 4k sliding window."""
+def _config(name: str, layers: int | None = LAYERS) -> dict[str, Any]:
+    """A catalogue model's config.json cut to `layers` layers (None: as it is); MISTRAL_7B_V01 is the v0.3
+    entry with v0.1's 32k vocabulary and 4k sliding window."""
     entry = find_in_catalog(MISTRAL_7B_V03 if name == MISTRAL_7B_V01 else name)
     assert entry is not None, name
-    config = _reduced(entry.config)
+    config = entry.config if layers is None else _reduced(entry.config, layers)
     return {**config, "vocab_size": 32000, "sliding_window": 4096} if name == MISTRAL_7B_V01 else config
 
 
-def _errors(cases: list[tuple[str, TrainingSetup]]) -> list[tuple[str, float, str]]:
-    """(allocated or reserved, closed form / simulation - 1, a label) per case and figure."""
+def _full_size_sample(count: int) -> list[tuple[str, TrainingSetup]]:
+    """`count` setups drawn with a seed from the full-size grid of the shapes up to 3.8B (seconds each)."""
+    everything = list(itertools.product(FULL_SIZE_SHAPES, METHODS, SEQ_LENS, BATCHES, CHECKPOINTING))
+    drawn = random.Random(SAMPLE_SEED).sample(everything, count)
+    return [(name, _setup(method, seq, batch, ckpt)) for name, method, seq, batch, ckpt in drawn]
+
+
+def _errors(cases: list[tuple[str, TrainingSetup]], kinds: tuple[str, ...] = KINDS, layers: int | None = LAYERS):
+    """(allocated or reserved, closed form / simulation - 1, a label) per case and figure in `kinds`, the
+    models cut to `layers` layers (None: full size)."""
     from tuiapp.training.memory_sim import simulate_training_step
 
-    rows = []
+    rows: list[tuple[str, float, str]] = []
     for name, setup in cases:
-        config = _config(name)
+        config = _config(name, layers)
         estimate = estimate_memory(ModelShape.from_hf_config(config, name=name), setup)
         simulated = simulate_training_step(simulation_request(config, setup))
         ckpt = "ckpt" if setup.gradient_checkpointing else "no-ckpt"
@@ -119,7 +132,8 @@ def _errors(cases: list[tuple[str, TrainingSetup]]) -> list[tuple[str, float, st
             "allocated": (estimate.peak_alloc_bytes, simulated["peak_bytes"]),
             "reserved": (estimate.peak_reserved_bytes, simulated["reserved_bytes"]),
         }
-        for kind, (closed, exact) in pairs.items():
+        for kind in kinds:
+            closed, exact = pairs[kind]
             label = f"{name} {setup.method} {setup.seq_len}x{setup.micro_batch} {ckpt}: {closed / GIB:.2f} vs "
             rows.append((kind, closed / exact - 1, label + f"{exact / GIB:.2f} GiB {kind}"))
     return rows
@@ -148,7 +162,8 @@ def _summary(rows: list[tuple[str, float, str]]) -> str:
 
 @pytest.mark.slow
 def test_closed_form_stays_within_ten_percent_of_the_simulation_across_the_grid() -> None:
-    rows = _errors(_sampled_grid())
+    rows = _errors(_sampled_grid(), ("allocated",))
+    rows += _errors(_full_size_sample(FULL_SIZE_CASES), ("reserved",), layers=None)
     summary = _summary(rows)
     print(f"\n{summary}")
     assert _within_bounds(rows), summary
@@ -157,7 +172,7 @@ def test_closed_form_stays_within_ten_percent_of_the_simulation_across_the_grid(
 def test_closed_form_tracks_the_simulation_on_a_few_setups() -> None:
     """The quick version of the grid, for runs that skip slow tests."""
     cases = [case for i, case in enumerate(_sampled_grid()) if i % 17 == 0]
-    rows = _errors(cases)
+    rows = _errors(cases, ("allocated",)) + _errors(_full_size_sample(3), ("reserved",), layers=None)
     summary = _summary(rows)
     print(f"\n{summary}")
     assert _within_bounds(rows), summary
@@ -169,6 +184,6 @@ def test_closed_form_matches_the_simulation_on_the_published_mistral_setup(metho
     on q,k,v,o): the sequence reaches v0.1's sliding window, so SDPA gets an explicit mask, and the MLP is
     frozen. Held to a tighter bound than the grid, as the closing note quotes these."""
     setup = TrainingSetup(method=method, seq_len=4096, micro_batch=4, lora_targets=ATTENTION_ONLY)
-    [(_, error, label)] = [row for row in _errors([(MISTRAL_7B_V01, setup)]) if row[0] == "allocated"]
+    [(_, error, label)] = _errors([(MISTRAL_7B_V01, setup)], ("allocated",))
     print(f"\n{error:+.2%} {label}")
     assert abs(error) <= PUBLISHED_TOLERANCE, label

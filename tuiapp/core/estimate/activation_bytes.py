@@ -150,8 +150,9 @@ def layer_activations(
             running = max(running, _lora_running(spec, setup, compute, stream) + 2 * stream * hidden)
             if spec.name in ATTENTION_INPUTS:
                 first_layer_saving += copies * dropout_mask * spec.in_features
-        running = max(running, _mlp_backward(shape, setup, targets, compute, stream, dropout_mask))
         first_layer_saving += FP32 * hidden + RMS_PER_ROW
+        first_layer_saving += _untrained_first_attention(shape, setup, targets, compute, stream, dropout_mask)
+    running = max(running, _mlp_backward(shape, setup, targets, compute, stream, dropout_mask if not full else 0))
     return LayerActivations(
         saved=saved + masked * shape.sliding_window_layers / shape.num_layers,
         saved_max=saved + masked,
@@ -165,15 +166,36 @@ def _mlp_backward(
     shape: ModelShape, setup: TrainingSetup, targets: list[LinearSpec], compute: int, stream: int, dropout_mask: int
 ) -> float:
     """The backward of act(gate) * up: the product's gradient and the two gradients it makes, in the
-    stream's dtype, on top of what the layer saved, less what a LoRA on down_proj saved (its backward
-    has run and freed it by then)."""
+    stream's dtype, on top of what the layer saved, less what down_proj saved (its backward has run and
+    freed it by then): a LoRA's input on down_proj, or in full fine-tuning the product itself, which
+    nn.Linear keeps for the weight's gradient (`_mlp` counts it). With sandwich norms (Gemma 2/3) the
+    post-feedforward norm's backward has run before the MLP's and freed what it saved."""
     widest = max(shape.intermediate_size, shape.shared_expert_intermediate_size)
+    full = setup.method == "full"
+    post_norm = _norm(shape.hidden_size, 1, compute, full, shape.norm_scales_in_fp32) if shape.sandwich_norms else 0
+    if full:
+        return 3 * stream * widest - compute * widest - post_norm
     down_saved = sum(
         copies * ((dropout_mask + compute) * spec.in_features + compute * setup.lora_r)
         for spec, copies in _per_layer(targets, shape.num_layers)
         if spec.name == "down_proj"
     )
-    return 3 * stream * widest - down_saved
+    return 3 * stream * widest - down_saved - post_norm
+
+
+def _untrained_first_attention(
+    shape: ModelShape, setup: TrainingSetup, targets: list[LinearSpec], compute: int, stream: int, dropout_mask: int
+) -> float:
+    """What the first layer's attention does not keep when no adapter sits before SDPA (q, k, v or qkv_proj:
+    LoRA on q,k,v,o of a fused-qkv model such as Phi-3 wraps only o_proj, as PEFT matches module names):
+    nothing upstream of o_proj needs a gradient there, so the projections, the rotary embedding and SDPA
+    save nothing (`_attention`'s whole term), and o_proj's dropout keeps no mask (its input needs none)."""
+    if any(spec.name in ATTENTION_INPUTS for spec in targets):
+        return 0.0
+    o_proj = sum(
+        copies * spec.in_features for spec, copies in _per_layer(targets, shape.num_layers) if spec.name == "o_proj"
+    )
+    return _attention(shape, setup, compute, stream, False) + dropout_mask * o_proj
 
 
 def _lora_running(spec: LinearSpec, setup: TrainingSetup, compute: int, stream: int) -> float:

@@ -35,12 +35,15 @@ if TYPE_CHECKING:
 
 DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4}
 FP32_BYTES = DTYPE_BYTES["fp32"]
-ALLOCATOR_OVERHEAD = {True: 0.08, False: 0.13}
+ALLOCATOR_OVERHEAD = {True: 0.03, False: 0.13}
 """Share of the allocated peak that PyTorch's caching allocator holds on top of it, in holes between freed
 blocks that later, larger requests cannot use, with expandable segments on (our worker) and off. Fitted to the
-exact check's replay through the allocator model (reserved.py) over 0.5B-9B shapes x full/LoRA/QLoRA x
-512-8192 tokens x checkpointing on/off: on, within 7.3% of every replay (median 5%); off, within 12.6%, and
-deep models fragment more than the fit says (Mistral-7B QLoRA 4x4096: replay +29%, this 13%)."""
+exact check's replay through the allocator model (reserved.py) at full size. On: over 0.5B-70B x
+full/LoRA/QLoRA x 512-8192 tokens x micro-batch 1-8 x checkpointing (`benchmarks/estimate_grid.py --quick`,
+82 setups, 2026-12-02) the replay holds 0-7.1% over the allocated peak (median 2.6% with checkpointing, 0.9%
+without), so 3% keeps the reserved figure within -4%/+3% of the replay where the allocated one is exact (an
+earlier 8% overstated it by a median 6.5%). Off: within 12.6% over 0.5B-9B, and deep models fragment more than
+the fit says (Mistral-7B QLoRA 4x4096: replay +29%, this 13%)."""
 FIT_MARGIN = 0.05  # a plan fits when nvidia-smi's figure stays this share below the free memory
 
 
@@ -232,9 +235,18 @@ def estimate_memory(shape: ModelShape, setup: TrainingSetup) -> MemoryEstimate:
     else:
         phases["forward through layers"] = {"activations": kept + running + layer.mask * tokens, "adapter casts": casts}
         busy, last, first, casts_now = running, kept, layer.saved * tokens, casts
+    # A full fine-tune's busiest moment in a layer's backward is its MLP's (activation_bytes._mlp_backward):
+    # of that layer's gradients only down_proj's exists yet, the later layers' all do.
+    made = layer_grads / layers
+    down = sum(spec.params for spec in shape.linear_layers() if spec.name == "down_proj") / layers
+    in_layer = param_bytes * down if full and down else made
     phases["backward through layers"] = _larger(
-        {"activations": last + busy, "adapter casts": casts_now, "gradients": head_grad + layer_grads / layers},
-        {"activations": first + busy, "adapter casts": casts_now / layers, "gradients": head_grad + layer_grads},
+        {"activations": last + busy, "adapter casts": casts_now, "gradients": head_grad + in_layer},
+        {
+            "activations": first + busy,
+            "adapter casts": casts_now / layers,
+            "gradients": head_grad + layer_grads - made + in_layer,
+        },
     )
     if full and shape.tie_word_embeddings:  # the embedding's gradient is added to the LM head's, out of place
         phases["end of backward"] = {"gradients": gradients, "tied embedding gradient sum": 2 * head_grad}
