@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         compare_command,
         data_command,
         demo_command,
+        export_command,
         finish_command,
         gguf_command,
         gpu_command,
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge_command.register(commands)
     gguf_command.register(commands)
     push_command.register(commands)
+    export_command.register(commands)
     return parser
 
 

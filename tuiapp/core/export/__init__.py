@@ -1,0 +1,1 @@
+"""Exporters: the one config translated into each tool's own format (core: no torch, no tool imported)."""
