@@ -179,3 +179,13 @@ def test_trl_cli_trains_two_steps_from_the_export(tmp_path, capsys, tiny_model_d
     assert "Training completed" in said and "'eval_loss'" in said  # the held-out tenth was evaluated
     run = tmp_path / "tiny-trl"
     assert (run / "adapter_model.safetensors").is_file() and (run / "checkpoint-2").is_dir()
+
+
+def test_an_eval_split_a_local_file_lacks_turns_eval_off_and_says_so(tmp_path, capsys) -> None:
+    """TRL evaluates on the dataset's "test" split, which one local file has only when rows are held out."""
+    path = job(tmp_path, "org/model")
+    path.write_text(path.read_text().replace("eval_size: 0.1}", "eval_split: validation}"))
+    written, values, out = exported(path, capsys)
+    assert values["eval_strategy"] == "no" and "test_split_size" not in values
+    assert "dataset.eval_split: a local source has one split" in out
+    assert parsed_by_trl(written)["eval_strategy"] == "no"

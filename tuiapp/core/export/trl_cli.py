@@ -46,7 +46,8 @@ def trl_export(config: FTConfig, source: str, destination: Path, data_format: st
     values: dict[str, Any] = {}
     values.update(_model(config, destination, lost))
     values.update(_dataset(config, destination, data_format, lost))
-    values.update(_training(config, lost))
+    has_eval = "test_split_size" in values or "dataset_test_split" in values  # TRL evaluates on its "test" split
+    values.update(_training(config, has_eval, lost))
     command = f"trl sft --config {destination.name}"
     header = [
         f"TRL CLI config: run `{command}` from this folder.",
@@ -140,7 +141,9 @@ def _dataset(config: FTConfig, destination: Path, data_format: str | None, lost:
         if data.eval_size:  # train_test_split reads a share below 1 or a row count
             values["test_split_size"] = data.eval_size if data.eval_size < 1 else int(data.eval_size)
         if data.eval_split is not None:
-            lost.append("dataset.eval_split: a local source has one split; the export holds rows out instead")
+            lost.append(
+                "dataset.eval_split: a local source has one split; TRL evaluates only on rows held out by eval_size"
+            )
     else:
         values |= {"dataset_name": data.source, "dataset_train_split": data.split}
         if data.config_name is not None:
@@ -152,10 +155,9 @@ def _dataset(config: FTConfig, destination: Path, data_format: str | None, lost:
     return values
 
 
-def _training(config: FTConfig, lost: list[str]) -> dict[str, Any]:
+def _training(config: FTConfig, has_eval: bool, lost: list[str]) -> dict[str, Any]:
     t, out = config.training, config.output
     precision = "bf16" if t.precision == "auto" else t.precision
-    has_eval = config.dataset is not None and bool(config.dataset.eval_size or config.dataset.eval_split)
     values: dict[str, Any] = {
         "output_dir": f"{out.run_name or 'trl-run'}",
         "num_train_epochs": t.epochs,
