@@ -199,3 +199,19 @@ def test_json_lines_of_random_rows_read_detect_and_convert(scratch: Path, sample
     path = scratch / "rows.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in sample), encoding="utf-8", errors="surrogatepass")
     doctor(path, skip_bad=False)
+
+
+def test_content_parts_become_text_and_anything_else_in_a_list_is_refused(tokenizer: Any) -> None:
+    """An empty parts list once reached the chat template, which concatenates content as a string (TypeError)."""
+    parts = [{"type": "text", "text": "Hello, "}, {"type": "text", "text": "there"}]
+    rows = [
+        {"messages": [{"role": "user", "content": parts}, {"role": "assistant", "content": "Hi"}]},
+        {"messages": [{"role": "user", "content": []}, {"role": "assistant", "content": "Hi"}]},
+        {"messages": [{"role": "user", "content": [{"type": "image", "url": "x.png"}]}]},
+    ]
+    records = [Record(row, f"d.jsonl:{i}") for i, row in enumerate(rows, 1)]
+    kept, empty, image = list(convert_records(records, "messages", "sft"))
+    assert kept.data["messages"][0]["content"] == "Hello, there"
+    tokenizer.apply_chat_template(kept.data["messages"], tokenize=False)
+    assert isinstance(empty, SkippedRow) and "turn 1 (user) has no content" in empty.reason
+    assert isinstance(image, SkippedRow) and "not all text parts" in image.reason

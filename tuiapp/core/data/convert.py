@@ -66,8 +66,23 @@ def _turn(turn: dict[str, Any], index: int) -> dict[str, Any]:
         raise RowProblem(f"turn {index + 1} ({role}) has no content")
     if content is not None and not isinstance(content, str | list):
         raise RowProblem(f"turn {index + 1} ({role}) content is a {type(content).__name__}, not text")
+    if isinstance(content, list):
+        content = _text_parts(content, index, role, bool(turn.get("tool_calls")))
     out["content"] = content if content is not None else ""
     return out
+
+
+def _text_parts(parts: list[Any], index: int, role: str, has_tool_calls: bool) -> str:
+    """Content given as parts ([{"type": "text", "text": ...}], the multimodal shape) joined into the text a
+    text model's chat template renders (templates concatenate content as a string)."""
+    if not all(isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in parts):
+        raise RowProblem(
+            f'turn {index + 1} ({role}) content is a list that is not all text parts ({{"type": "text", "text": '
+            "...}); a text model reads text only"
+        )
+    if not parts and not has_tool_calls:
+        raise RowProblem(f"turn {index + 1} ({role}) has no content")
+    return "".join(part["text"] for part in parts)
 
 
 def clean_messages(value: Any, key: str = "messages", needs_answer: bool = True) -> list[dict[str, Any]]:
