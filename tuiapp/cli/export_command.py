@@ -4,9 +4,7 @@ or TRL's CLI), with what that tool cannot express listed on screen and in the fi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,18 +94,11 @@ def _data_format(config: FTConfig) -> str | None:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write atomically (temp file + rename): a full disk never leaves half an export."""
+    """Write atomically: a full disk never leaves half an export; a failure is a located message."""
+    from tuiapp.core.config.yaml_io import write_text_atomic
     from tuiapp.core.user_error import UserError
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        write_text_atomic(path, text)
     except OSError as exc:
-        raise UserError(f"-o: cannot write in {path.parent} ({exc.strerror or exc})", "choose another folder") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise UserError(f"-o: cannot write {path} ({exc.strerror or exc})", "choose another folder") from None

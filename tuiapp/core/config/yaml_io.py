@@ -78,13 +78,17 @@ def dump_config(config: FTConfig) -> str:
 
 
 def save_config(config: FTConfig, path: str | os.PathLike[str]) -> Path:
-    """Write atomically (temp file + rename), so a full disk never leaves a half-written config."""
-    path = Path(path)
+    """Write atomically, so a full disk never leaves a half-written config."""
+    return write_text_atomic(Path(path), dump_config(config))
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write `text` to a temp file beside `path`, then rename it over `path`: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(dump_config(config))
+            handle.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
