@@ -29,7 +29,7 @@ async def test_a_place_that_is_not_a_file_is_refused(tmp_path: Path, typed: str)
         app.screen.query_one(Input).value = typed
         await pilot.press("enter")
         await pilot.pause()
-        shown = str(app.screen.query_one("#save-problem", Static).render())
+        shown = str(app.screen.query_one("#save-problem", Static).render()).lower()
         assert isinstance(app.screen, SaveConfigScreen) and not results, "the dialog closed"
         assert "type the name of a file" in shown or "no user" in shown
     assert not Path("/dev/null.yaml").exists() and not (tmp_path / "pipe.yaml").exists()

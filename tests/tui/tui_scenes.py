@@ -156,6 +156,9 @@ SCENES: dict[str, Scene] = {
     "gpu_box": Scene(
         planned_app, ("t", *"4090", "enter", *TO_DATASET, *SCENE_ALPACA, "enter", "ctrl+n", "ctrl+n", "enter")
     ),
+    "export_trl": Scene(
+        planned_app, ("t", *"4090", "enter", *TO_DATASET, *SCENE_ALPACA, "enter", "ctrl+n", "ctrl+x", "down", "enter")
+    ),
     "help_hardware": Scene(lambda: FTWizardApp(hardware=NO_GPU), ("f1",)),
 }
 SIZES = ((80, 24), (120, 40))

@@ -22,7 +22,7 @@ from tuiapp import __version__
 from tuiapp.core.crash_log import one_line
 from tuiapp.core.hardware import detect_hardware
 from tuiapp.core.user_error import UserError
-from tuiapp.tui.messages import FinishRequested, SaveConfigRequested
+from tuiapp.tui.messages import ExportRequested, FinishRequested, SaveConfigRequested
 from tuiapp.tui.screens.confirm_screen import ConfirmScreen
 from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 
@@ -251,6 +251,10 @@ class FTWizardApp(App[None]):
         yield SystemCommand("Re-detect hardware", "Read the GPUs, RAM and disk again", self._redetect)
         if callable(getattr(screen, "action_save", None)):
             yield SystemCommand("Save config", "Save this screen's config as YAML (asks where)", screen.action_save)
+        if callable(getattr(screen, "action_export", None)):
+            yield SystemCommand(
+                "Export config", "For TRL's CLI or as our YAML (asks the format and file)", screen.action_export
+            )
         yield SystemCommand("CPU demo", "Train a tiny model on the CPU with the live dashboard", self.start_demo)
         yield from super().get_system_commands(screen)
 
@@ -353,6 +357,16 @@ class FTWizardApp(App[None]):
                 then(config, path)
 
         self.push_screen(SaveConfigScreen(config, suggested, title or "Save the config"), saved)
+
+    def on_export_requested(self, message: ExportRequested) -> None:
+        """The Export dialog, suggesting the folder the last config was saved in."""
+        from tuiapp.tui.screens.export_screen import ExportScreen
+        from tuiapp.tui.screens.save_config_screen import suggested_name
+
+        saved = self._config_path
+        stem = message.stem or (saved.stem if saved else suggested_name(message.config).removesuffix(".yaml"))
+        source = message.source_name or (saved.name if saved else "a config not saved yet")
+        self.push_screen(ExportScreen(message.config, self._save_dir or Path.cwd(), stem, source))
 
     def _saved(self, config: FTConfig, path: Path) -> None:
         self.notify(f"{path}\nCheck it any time: ftwizard check {path.name}", title="Config saved")

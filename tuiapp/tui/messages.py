@@ -25,3 +25,12 @@ class FinishRequested(Message):
 
     run_dir: Path
     in_wizard: bool = False  # the wizard's last step (breadcrumb and step title) rather than a run opened alone
+
+
+@dataclass
+class ExportRequested(Message):
+    """Export this config for another tool: the app opens the Export dialog, suggesting the save folder."""
+
+    config: FTConfig
+    stem: str = ""  # the suggested file's stem (default: the saved config's, else the model and method)
+    source_name: str = ""  # what the export's header says it came from (default: the saved config's file)

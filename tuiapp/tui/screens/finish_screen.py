@@ -30,6 +30,7 @@ from tuiapp.core.runs.action_launcher import cancel_action, launch_action
 from tuiapp.core.runs.follow import EventFollower
 from tuiapp.core.runs.layout import RunPaths
 from tuiapp.core.runs.run_result import RunResult, run_result
+from tuiapp.tui.messages import ExportRequested
 from tuiapp.tui.screens.step_screen import StepScreen
 from tuiapp.tui.widgets.finish_panels import ACTION_KEYS, ActionRow, result_text
 
@@ -60,7 +61,8 @@ def describe(action: str, options: dict[str, Any]) -> str:
 
 
 class FinishScreen(StepScreen[None]):
-    """`c` chat, `m` merge, `g` GGUF, `p` push, `x` cancels the action running, `o` the run's folder."""
+    """`c` chat, `m` merge, `g` GGUF, `p` push, `e` export the config, `x` cancels the action running, `o` the
+    run's folder."""
 
     STEP = "finish"
     HELP_TOPIC = "finish"
@@ -70,6 +72,7 @@ class FinishScreen(StepScreen[None]):
         Binding("m", "run('merge')", "Merge"),
         Binding("g", "run('gguf')", "GGUF"),
         Binding("p", "run('push')", "Push"),
+        Binding("e", "export", "Export"),
         Binding("x", "cancel", "Stop it"),
         Binding("o", "show_path", "Folder", show=False),  # in the help; the footer keeps room for x at 80 columns
         Binding("escape", "back", "Back"),
@@ -238,6 +241,15 @@ class FinishScreen(StepScreen[None]):
             self.notify(f"Cancelling {running.action}: it removes what it had half-written")
         else:
             self.notify(f"{running.action} had already ended")
+
+    @work(thread=True, exclusive=True, group="finish-export", exit_on_error=False)
+    def action_export(self) -> None:
+        """The run's config (read off the event loop) in the Export dialog, suggesting `RUN-NAME.FORMAT.yaml`."""
+        from tuiapp.core.config import load_config
+
+        config = load_config(self.paths.config)  # a damaged config is said by the worker's failure line
+        source = f"run {self.paths.name} ({self.paths.config})"
+        self.post_message(ExportRequested(config, stem=self.paths.name, source_name=source))
 
     def action_show_path(self) -> None:
         path = str(self.paths.root)

@@ -28,7 +28,7 @@ from tuiapp.core.estimate.from_config import estimate_config, setup_from_config
 from tuiapp.core.estimate.sim_request import simulation_request
 from tuiapp.core.hyperparam_presets import apply_profile, profile_description, profile_names
 from tuiapp.core.models.resolve import ResolvedModel
-from tuiapp.tui.messages import SaveConfigRequested
+from tuiapp.tui.messages import ExportRequested, SaveConfigRequested
 from tuiapp.tui.screens.step_screen import StepScreen, failure_text
 from tuiapp.tui.widgets.config_field import ConfigField
 from tuiapp.tui.widgets.exact_result import exact_result_text, simulated_peak
@@ -46,8 +46,9 @@ class HyperparamsScreen(StepScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next", priority=True),
-        Binding("ctrl+e", "exact", "Exact check", priority=True),
-        Binding("ctrl+s", "save", "Save config", priority=True),
+        Binding("ctrl+e", "exact", "Exact", priority=True),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+x", "export", "Export", priority=True),
     ]
 
     @dataclass
@@ -208,21 +209,25 @@ class HyperparamsScreen(StepScreen[None]):
         self.query_one("#hp-hint", Static).update(f"[red]Exact check failed[/]: {escape(failure_text(error))}")
         return True
 
-    def action_next(self) -> None:
-        if self._problems:
-            path = next(iter(self._problems))
-            self._hint(path)
-            self.notify("Fix the marked values first", severity="warning")
-            return
-        assert self.config is not None
-        self.post_message(self.Chosen(self.config))
-
-    def action_save(self) -> None:
+    def _valid_config(self) -> FTConfig | None:
+        """The config when no field is marked; else the first problem is shown and None given."""
         if self._problems:
             self._hint(next(iter(self._problems)))
             self.notify("Fix the marked values first", severity="warning")
-        elif self.config is not None:
-            self.post_message(SaveConfigRequested(self.config))
+            return None
+        return self.config
+
+    def action_next(self) -> None:
+        if (config := self._valid_config()) is not None:
+            self.post_message(self.Chosen(config))
+
+    def action_save(self) -> None:
+        if (config := self._valid_config()) is not None:
+            self.post_message(SaveConfigRequested(config))
+
+    def action_export(self) -> None:
+        if (config := self._valid_config()) is not None:
+            self.post_message(ExportRequested(config))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -12,9 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from tuiapp.core.config import FTConfig, save_config
-from tuiapp.core.file_kinds import special_kind
+from tuiapp.core.save_target import save_target
 from tuiapp.core.user_error import UserError
-from tuiapp.core.user_paths import user_path
 from tuiapp.tui.screens.confirm_screen import ConfirmScreen
 
 
@@ -40,24 +39,10 @@ class SaveConfigScreen(ModalScreen[Path | None]):
             yield Static("[dim]Enter saves · Esc cancels[/]", id="save-problem")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        typed = event.value.strip()
-        if not typed:
-            self._problem("type a file name first")
-            return
         try:
-            path = user_path(typed)
-        except UserError as exc:  # ~nosuchuser, a NUL
+            path = save_target(event.value, suggested_name(self.config))
+        except UserError as exc:  # no name, ~nosuchuser, a NUL, /dev/null, a FIFO
             self._problem(str(exc))
-            return
-        if kind := _not_a_file(path):  # /dev/null, a FIFO: not a place for a config (nor for `x.yaml` beside it)
-            self._problem(f"{path} is {kind}: type the name of a file to save to")
-            return
-        if path.is_dir():
-            path = path / suggested_name(self.config)
-        if path.suffix not in (".yaml", ".yml"):
-            path = path.with_name(path.name + ".yaml")
-        if kind := _not_a_file(path):
-            self._problem(f"{path} is {kind}: type the name of a file to save to")
             return
         if path.exists():
             question = f"{path.name} exists. Replace it?"
@@ -79,11 +64,3 @@ class SaveConfigScreen(ModalScreen[Path | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def _not_a_file(path: Path) -> str | None:
-    """What is at `path` when it is neither a regular file nor a folder (links followed), else None."""
-    try:
-        return special_kind(path.stat().st_mode)
-    except OSError:  # nothing there yet (or unreachable: saving says why)
-        return None
