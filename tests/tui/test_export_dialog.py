@@ -141,3 +141,16 @@ async def test_a_damaged_run_config_is_said_not_a_crash(tmp_path: Path) -> None:
         await pilot.press("e")
         await until(pilot, lambda: any("config.yaml" in str(n.message) for n in app._notifications))
         assert app.screen is screen and app.return_code is None
+
+
+async def test_the_script_format_writes_the_script_and_its_rows(tmp_path) -> None:
+    app = wizard(tmp_path, [])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_hyperparams(pilot)
+        await pilot.press("ctrl+x")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        path = await written(pilot, ("down", "down", "enter"))
+        rows = path.with_name(f"{path.stem}.rows.jsonl")
+        assert path.suffix == ".py" and rows.is_file() and len(rows.read_text().splitlines()) > 10
+        assert "rows) (script)" in said(app, "#export-problem") and f"python {path.name}" in said(app, "#export-said")
+        compile(path.read_text(), str(path), "exec")

@@ -12,7 +12,7 @@ from typing import Any
 def register(commands: Any) -> None:
     from tuiapp.core.export.render import FORMATS
 
-    parser = commands.add_parser("export", help="write the config in another tool's format (ftwizard, trl)")
+    parser = commands.add_parser("export", help=f"write the config in another tool's format ({', '.join(FORMATS)})")
     parser.add_argument("config", metavar="CONFIG.yaml", help="the ftwizard config to export")
     parser.add_argument(
         "--to",
@@ -36,8 +36,10 @@ def run(args: argparse.Namespace) -> int:
     export = render_export(config, args.to, source.name, _destination(args.out, source, args.to))
     for note in export.notes:
         print(f"note: {note}", file=sys.stderr)
-    write_export(export)
+    written = write_export(export)
     print(f"wrote {export.path} ({args.to})")
+    for also in written[1:]:
+        print(f"wrote {also}")
     print(f"  run it from {export.path.parent.resolve()}: {export.command}")
     if export.untranslated:
         print("not translated (the file lists these too):")

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from tuiapp.core.data.clean import Duplicates, eval_count
-from tuiapp.core.data.records import DataError, ReadReport, Record, SkippedRow
+from tuiapp.core.data.clean import eval_count
+from tuiapp.core.data.records import DataError, ReadReport, Record
 from tuiapp.core.data.shorten import shorten
 from tuiapp.core.data.sources import is_local_source
+from tuiapp.core.data.training_rows import KEEP_DROPPED, DropCount, training_rows
 from tuiapp.core.user_paths import user_path
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
     from tuiapp.core.config import FTConfig
 
-DETECT_SAMPLE = 200
 FEATURE_SAMPLE = 1000  # rows a large source's columns and their types are taken from
 
 
@@ -74,51 +74,11 @@ def source_records(config: FTConfig, report: ReadReport, *, split: str | None = 
     return hub_records(config.dataset.source, config.dataset.config_name, split or config.dataset.split)
 
 
-def resolve_format(config: FTConfig, records: list[Record]) -> str:
-    """The configured format, or the one detected from the first rows."""
-    from tuiapp.core.data.formats import apply_columns, detect_format
-
-    assert config.dataset is not None
-    if config.dataset.format != "auto":
-        return config.dataset.format
-    detection = detect_format([apply_columns(r.data, config.dataset.columns) for r in records[:DETECT_SAMPLE]])
-    if detection.format is None:
-        raise DataError(f"cannot tell the format of {config.dataset.source}: {detection.explanation}")
-    return detection.format
-
-
-class DropCount:
-    """What the generator left out, readable after the Dataset is built."""
-
-    def __init__(self) -> None:
-        self.dropped: list[SkippedRow] = []
-        self.dropped_count = 0
-        self.duplicates = 0
-
-
 def _rows(config: FTConfig, split: str | None, counts: DropCount) -> Iterator[dict[str, Any]]:
-    from itertools import chain, islice
-
-    from tuiapp.core.data.convert import convert_records
-    from tuiapp.core.data.formats import check_renames
-
-    assert config.dataset is not None
     report = ReadReport()
-    records = source_records(config, report, split=split)
-    head = list(islice(records, DETECT_SAMPLE))
-    check_renames(config.dataset.columns, [r.data for r in head], config.dataset.source)
-    fmt = resolve_format(config, head)
-    repeats = Duplicates() if config.dataset.dedupe else None
-    for item in convert_records(chain(head, records), fmt, config.task, config.dataset.columns):
-        if isinstance(item, SkippedRow):
-            counts.dropped_count += 1
-            if len(counts.dropped) < 5:
-                counts.dropped.append(item)
-        elif repeats is None or not repeats.is_repeat(item.data):
-            yield item.data
-    counts.duplicates = repeats.count if repeats else 0
+    yield from training_rows(config, source_records(config, report, split=split), counts)
     counts.dropped_count += report.skipped_count  # lines skipped while reading (dataset.skip_bad) count too
-    counts.dropped += report.skipped[: max(0, 5 - len(counts.dropped))]
+    counts.dropped += report.skipped[: max(0, KEEP_DROPPED - len(counts.dropped))]
 
 
 def _nested_feature(values: list[Any]) -> Any:

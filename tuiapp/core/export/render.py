@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 FORMATS: dict[str, str] = {
     "ftwizard": "our YAML, every field commented: `ftwizard train FILE`",
     "trl": "for TRL's own command line: `trl sft --config FILE`",
+    "script": "a Python script (transformers, PEFT, TRL), no ftwizard needed",
 }
+SUFFIXES = {"script": ".py"}  # the file each format writes ends so; YAML for the rest
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,18 @@ class ExportFile:
     command: str
     untranslated: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rows_file: Path | None = None  # the converted rows written beside it (the script's local dataset)
+    config: FTConfig | None = None  # the config whose rows those are
 
 
 def default_export_name(stem: str, to: str) -> str:
-    """`job.trl.yaml` for a config `job.yaml` exported --to trl."""
-    return f"{stem}.{to}.yaml"
+    """`job.trl.yaml` for a config `job.yaml` exported --to trl, `job.script.py` --to script."""
+    return f"{stem}.{to}{SUFFIXES.get(to, '.yaml')}"
+
+
+def export_suffixes(to: str) -> tuple[str, ...]:
+    """The endings a file of format `to` may have; a typed name without one gets the first."""
+    return (SUFFIXES[to],) if to in SUFFIXES else (".yaml", ".yml")
 
 
 def render_export(config: FTConfig, to: str, source_name: str, destination: Path) -> ExportFile:
@@ -46,18 +55,39 @@ def render_export(config: FTConfig, to: str, source_name: str, destination: Path
         data_format, notes = local_data_format(config)
         export = trl_export(config, source_name, destination, data_format)
         return ExportFile(destination, export.yaml_text(), export.command, export.untranslated, notes)
+    if to == "script":
+        from tuiapp.core.export.script import script_export
+
+        text, lost, rows_file = script_export(config, source_name, destination)
+        notes = (
+            []
+            if rows_file is None
+            else [f"the rows are converted into {rows_file.name} now: export again after editing the data"]
+        )
+        command = f"python {destination.name}"
+        return ExportFile(destination, text, command, lost, notes, rows_file, config)
     raise ValueError(f"unknown export format {to!r}")  # the CLI's choices and the dialog's list are FORMATS
 
 
-def write_export(export: ExportFile) -> Path:
-    """Write atomically (a full disk never leaves half an export); a failure is a located message."""
+def write_export(export: ExportFile) -> list[str]:
+    """Write the rows (if any), then the file, each atomically (a full disk never leaves half of one); what was
+    written, a line each. A failure is a located message."""
     from tuiapp.core.config.yaml_io import write_text_atomic
     from tuiapp.core.user_error import UserError
 
+    written: list[str] = []
+    target = export.rows_file or export.path
     try:
-        return write_text_atomic(export.path, export.text)
+        if export.rows_file is not None and export.config is not None:
+            from tuiapp.core.export.script import write_rows
+
+            count = write_rows(export.config, export.rows_file)
+            written.append(f"{export.rows_file} ({count:,} rows)")
+        target = export.path
+        write_text_atomic(export.path, export.text)
     except OSError as exc:
-        raise UserError(f"cannot write {export.path} ({exc.strerror or exc})", "choose another folder") from None
+        raise UserError(f"cannot write {target} ({exc.strerror or exc})", "choose another folder") from None
+    return [str(export.path), *written]
 
 
 def local_data_format(config: FTConfig) -> tuple[str | None, list[str]]:

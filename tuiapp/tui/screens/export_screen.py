@@ -21,7 +21,14 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuiapp.core.config import FTConfig
-from tuiapp.core.export.render import FORMATS, ExportFile, default_export_name, render_export, write_export
+from tuiapp.core.export.render import (
+    FORMATS,
+    ExportFile,
+    default_export_name,
+    export_suffixes,
+    render_export,
+    write_export,
+)
 from tuiapp.core.save_target import save_target
 from tuiapp.core.user_error import UserError
 from tuiapp.tui.screens.confirm_screen import ConfirmScreen
@@ -78,7 +85,8 @@ class ExportScreen(ModalScreen[Path | None]):
     def _write_asked(self) -> None:
         to = self.chosen
         try:
-            path = save_target(self.query_one("#export-path", Input).value, default_export_name(self.stem, to))
+            typed = self.query_one("#export-path", Input).value
+            path = save_target(typed, default_export_name(self.stem, to), export_suffixes(to))
         except UserError as exc:
             self._problem(str(exc))
             return
@@ -95,18 +103,18 @@ class ExportScreen(ModalScreen[Path | None]):
         self.app.call_from_thread(self._problem, f"writing the {to} export…", style="dim")
         try:
             export = render_export(self.config, to, self.source_name, path)
-            write_export(export)
+            written = write_export(export)
         except UserError as exc:
             self.app.call_from_thread(self._problem, str(exc))
             return
         except Exception as exc:
             self.app.call_from_thread(self._problem, failure_text(exc))
             return
-        self.app.call_from_thread(self._written, to, export)
+        self.app.call_from_thread(self._written, to, export, written)
 
-    def _written(self, to: str, export: ExportFile) -> None:
+    def _written(self, to: str, export: ExportFile, written: list[str]) -> None:
         self.written = export.path.resolve()
-        self._problem(f"wrote {export.path} ({to}) · Esc closes", style="green")
+        self._problem(f"wrote {' and '.join(written)} ({to}) · Esc closes", style="green")
         self.query_one("#export-said", Static).update(_outcome(export))
 
     def _problem(self, text: str, style: str = "red") -> None:
