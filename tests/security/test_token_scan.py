@@ -1,8 +1,9 @@
 """A recognisable fake HF token sits in the environment while ftwizard trains (a real tiny CPU run), checks,
-merges, converts to GGUF, pushes (to a local fake Hub), writes the GPU-box export, writes a crash log and
-takes a TUI screenshot; then every byte written under every place the app writes (runs, saved configs, crash
-logs, XDG data/cache/state/config, HF_HOME, HOME, TMPDIR: all pointed at one folder) is scanned for the token,
-raw and in its base64, URL-encoded, hex and UTF-16 forms. One training run is shared by all the scans."""
+merges, converts to GGUF, pushes (to a local fake Hub), writes the GPU-box export and every `export` format,
+writes a crash log and takes a TUI screenshot; then every byte written under every place the app writes (runs,
+saved configs, crash logs, XDG data/cache/state/config, HF_HOME, HOME, TMPDIR: all pointed at one folder) is
+scanned for the token, raw and in its base64, URL-encoded, hex and UTF-16 forms. One training run is shared
+by all the scans."""
 
 from __future__ import annotations
 
@@ -140,6 +141,9 @@ def test_the_token_is_written_nowhere(
     assert any(f"Bearer {TOKEN}" in str(r.headers) for r in requests)
     assert all(TOKEN not in r.path and TOKEN.encode() not in r.body for r in requests)
     export_for_the_gpu_box(places)
+    (places["work"] / "exports").mkdir()
+    for to in ("ftwizard", "trl", "script"):  # every export format, into the scanned work folder
+        assert run("export", str(trained.config), "--to", to, "-o", str(places["work"] / "exports")) == 0, said[-1]
     crash_log = write_a_crash_log()
     assert crash_log.is_relative_to(places["state"])
     screenshot = asyncio.run(take_screenshot(trained, places["work"]))
@@ -152,6 +156,8 @@ def test_the_token_is_written_nowhere(
     print("by place: " + ", ".join(f"{name} {scan(places[name])[0]}" for name in PLACES))
     assert not leaks, leaks
     assert files >= 30 and size > 1_000_000, "the scan saw too little to mean anything"
+    exports = places["work"] / "exports"
+    assert {p.name for p in exports.iterdir()} >= {"config.trl.yaml", "config.script.py", "config.script.rows.jsonl"}
     for expected in (trained.events, trained.config, trained.final, trained.merged, crash_log):
         assert expected.exists() and expected.is_relative_to(places["root"])
 
