@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Install (first run only) with the dev extras, lint, run the test suite (arguments go to pytest), then
-# walk the wizard in tmux as a newcomer would (scripts/newcomer_walk.py).
+# Install (first run only) with the dev extras and the side environments that check our exports (Axolotl,
+# LLaMA-Factory: built once under ~/.cache/ftwizard/tool-venvs), lint, run the test suite (arguments go to
+# pytest), then walk the wizard in tmux as a newcomer would (scripts/newcomer_walk.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh dev
+scripts/make-tool-venvs.sh
+export FTWIZARD_REQUIRE_TOOL_VENVS=1  # the export checks fail, not skip, when a tool's environment is missing
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1

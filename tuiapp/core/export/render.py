@@ -14,6 +14,8 @@ FORMATS: dict[str, str] = {
     "ftwizard": "our YAML, every field commented: `ftwizard train FILE`",
     "trl": "for TRL's own command line: `trl sft --config FILE`",
     "script": "a Python script (transformers, PEFT, TRL), no ftwizard needed",
+    "axolotl": "for Axolotl: `axolotl train FILE`",
+    "llamafactory": "for LLaMA-Factory: `llamafactory-cli train FILE` (+ dataset_info.json)",
 }
 SUFFIXES = {"script": ".py"}  # the file each format writes ends so; YAML for the rest
 
@@ -30,6 +32,7 @@ class ExportFile:
     notes: list[str] = field(default_factory=list)
     rows_file: Path | None = None  # the converted rows written beside it (the script's local dataset)
     config: FTConfig | None = None  # the config whose rows those are
+    companions: dict[Path, str] = field(default_factory=dict)  # small files written beside it (dataset_info.json)
 
 
 def default_export_name(stem: str, to: str) -> str:
@@ -52,7 +55,7 @@ def render_export(config: FTConfig, to: str, source_name: str, destination: Path
     if to == "trl":
         from tuiapp.core.export.trl_cli import trl_export
 
-        data_format, notes = local_data_format(config)
+        data_format, notes, _ = local_data_format(config)
         export = trl_export(config, source_name, destination, data_format)
         return ExportFile(destination, export.yaml_text(), export.command, export.untranslated, notes)
     if to == "script":
@@ -66,6 +69,26 @@ def render_export(config: FTConfig, to: str, source_name: str, destination: Path
         )
         command = f"python {destination.name}"
         return ExportFile(destination, text, command, lost, notes, rows_file, config)
+    if to == "axolotl":
+        from tuiapp.core.export.axolotl import axolotl_export
+
+        data_format, notes, _ = local_data_format(config)
+        export = axolotl_export(config, source_name, destination, data_format)
+        return ExportFile(destination, export.yaml_text(), export.command, export.untranslated, notes)
+    if to == "llamafactory":
+        from tuiapp.core.export.llamafactory import DATASET_INFO, dataset_info_text, dataset_name, llamafactory_export
+
+        data_format, notes, columns = local_data_format(config)
+        export, entry = llamafactory_export(config, source_name, destination, data_format, columns)
+        companions: dict[Path, str] = {}
+        if entry is not None:
+            info = destination.with_name(DATASET_INFO)
+            existing = info.read_text(encoding="utf-8") if info.is_file() else None
+            companions[info] = dataset_info_text(existing, dataset_name(destination), entry)
+            if existing is not None:
+                notes.append(f"adds the entry {dataset_name(destination)} to the {DATASET_INFO} already there")
+        text = export.yaml_text()
+        return ExportFile(destination, text, export.command, export.untranslated, notes, companions=companions)
     raise ValueError(f"unknown export format {to!r}")  # the CLI's choices and the dialog's list are FORMATS
 
 
@@ -83,6 +106,10 @@ def write_export(export: ExportFile) -> list[str]:
 
             count = write_rows(export.config, export.rows_file)
             written.append(f"{export.rows_file} ({count:,} rows)")
+        for path, text in export.companions.items():
+            target = path
+            write_text_atomic(path, text)
+            written.append(str(path))
         target = export.path
         write_text_atomic(export.path, export.text)
     except OSError as exc:
@@ -90,18 +117,21 @@ def write_export(export: ExportFile) -> list[str]:
     return [str(export.path), *written]
 
 
-def local_data_format(config: FTConfig) -> tuple[str | None, list[str]]:
-    """The dataset's format as the dataset doctor detects it from a local file's first rows, and a note when
-    it could not be read here (a config exported for another box may name data that lives there). None for a
-    Hub id or a format the config states."""
+def local_data_format(config: FTConfig) -> tuple[str | None, list[str], set[str]]:
+    """The dataset's format as the dataset doctor detects it from a local file's first rows, a note when it
+    could not be read here (a config exported for another box may name data that lives there), and the columns
+    those rows have (after renames). None and no columns for a Hub id; the format as stated when it is."""
     from tuiapp.core.data.formats import apply_columns, detect_format
     from tuiapp.core.data.records import DataError
     from tuiapp.core.data.sources import is_local_source, peek
 
-    if config.dataset is None or config.dataset.format != "auto" or not is_local_source(config.dataset.source):
-        return None, []
+    if config.dataset is None or not is_local_source(config.dataset.source):
+        return None, [], set()
     try:
         rows = peek(config.dataset.source, rows=200, skip_bad=True)
     except DataError as exc:
-        return None, [f"the dataset was not read here, so its format was not checked ({exc})"]
-    return detect_format([apply_columns(row.data, config.dataset.columns) for row in rows]).format, []
+        return None, [f"the dataset was not read here, so its format was not checked ({exc})"], set()
+    renamed = [apply_columns(row.data, config.dataset.columns) for row in rows]
+    columns = {name for row in renamed for name in row}
+    stated = config.dataset.format
+    return (detect_format(renamed).format if stated == "auto" else None), [], columns
