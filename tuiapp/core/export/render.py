@@ -15,7 +15,7 @@ FORMATS: dict[str, str] = {
     "trl": "for TRL's own command line: `trl sft --config FILE`",
     "script": "a Python script (transformers, PEFT, TRL), no ftwizard needed",
     "axolotl": "for Axolotl: `axolotl train FILE`",
-    "llamafactory": "for LLaMA-Factory: `llamafactory-cli train FILE` (+ dataset_info.json)",
+    "llamafactory": "for LLaMA-Factory: `llamafactory-cli train FILE`",
 }
 SUFFIXES = {"script": ".py"}  # the file each format writes ends so; YAML for the rest
 

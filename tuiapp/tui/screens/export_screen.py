@@ -51,7 +51,7 @@ class ExportScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
             yield Static("[b]Export the config[/b] · ↑↓ the format · Tab the file · Enter writes")
-            options = [Option(f"[b]{name:<9}[/b] {escape(summary)}", id=name) for name, summary in FORMATS.items()]
+            options = [Option(f"[b]{name:<12}[/b] {escape(summary)}", id=name) for name, summary in FORMATS.items()]
             yield OptionList(*options, id="export-formats", compact=True)
             yield Input(id="export-path", compact=True)
             yield Static("[dim]Esc closes[/]", id="export-problem")
