@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -72,7 +73,7 @@ class FinishScreen(StepScreen[None]):
         Binding("m", "run('merge')", "Merge"),
         Binding("g", "run('gguf')", "GGUF"),
         Binding("p", "run('push')", "Push"),
-        Binding("e", "export", "Export"),
+        Binding("e", "export", "Export", show=False),  # said under the actions: the footer is full at 80 columns
         Binding("x", "cancel", "Stop it"),
         Binding("o", "show_path", "Folder", show=False),  # in the help; the footer keeps room for x at 80 columns
         Binding("escape", "back", "Back"),
@@ -116,6 +117,9 @@ class FinishScreen(StepScreen[None]):
             with Vertical(id="finish-actions"):
                 for key, action, label, purpose in ACTION_KEYS:
                     yield ActionRow(key, action, label, purpose)
+            export = Text.assemble((" e ", "reverse bold"), (" Export", "bold"))
+            export.append("  the config for Axolotl, LLaMA-Factory, TRL or a script", style="dim")
+            yield Static(export, id="finish-more")
         yield Footer()
 
     def on_mount(self) -> None:
