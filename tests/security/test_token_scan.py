@@ -23,6 +23,7 @@ from tests.training.worker_runs import run_to_end
 from tuiapp.cli import main
 from tuiapp.core.config import save_config, with_changes
 from tuiapp.core.demo import demo_config
+from tuiapp.core.export.render import FORMATS
 from tuiapp.core.runs.launcher import prepare_run
 from tuiapp.core.runs.layout import RunPaths
 
@@ -142,7 +143,7 @@ def test_the_token_is_written_nowhere(
     assert all(TOKEN not in r.path and TOKEN.encode() not in r.body for r in requests)
     export_for_the_gpu_box(places)
     (places["work"] / "exports").mkdir()
-    for to in ("ftwizard", "trl", "script"):  # every export format, into the scanned work folder
+    for to in FORMATS:  # every export format, into the scanned work folder
         assert run("export", str(trained.config), "--to", to, "-o", str(places["work"] / "exports")) == 0, said[-1]
     crash_log = write_a_crash_log()
     assert crash_log.is_relative_to(places["state"])

@@ -10,6 +10,7 @@ from typing import Any
 
 
 def register(commands: Any) -> None:
+    from tuiapp.cli.sharding_args import add_sharding_arguments
     from tuiapp.core.export.render import FORMATS
 
     parser = commands.add_parser("export", help=f"write the config in another tool's format ({', '.join(FORMATS)})")
@@ -23,6 +24,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "-o", "--out", metavar="PATH", help="the file to write (default: CONFIG.FORMAT.yaml beside the config)"
     )
+    add_sharding_arguments(parser, "--to accelerate writes the config for them (default 2, FSDP2)")
     parser.set_defaults(handler=run)
 
 
@@ -33,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     source = user_path(args.config)
     config = load_config(source)  # a ConfigError exits 2 with every located problem
-    export = render_export(config, args.to, source.name, _destination(args.out, source, args.to))
+    sharding = _sharding(args, config.method)
+    export = render_export(config, args.to, source.name, _destination(args.out, source, args.to), sharding)
     for note in export.notes:
         print(f"note: {note}", file=sys.stderr)
     written = write_export(export)
@@ -46,6 +49,24 @@ def run(args: argparse.Namespace) -> int:
         for item in export.untranslated:
             print(f"  - {item}")
     return 0
+
+
+def _sharding(args: argparse.Namespace, method: str) -> Any:
+    """--gpus/--sharding/--offload, which only --to accelerate reads."""
+    from tuiapp.cli.sharding_args import sharding_from
+    from tuiapp.core.user_error import UserError
+
+    if args.to != "accelerate":
+        given = [flag for flag in ("gpus", "sharding", "offload") if getattr(args, flag) is not None]
+        if given:
+            flags = " and ".join(f"--{flag}" for flag in given)
+            raise UserError(
+                f"{flags} go with --to accelerate, not --to {args.to}", "add --to accelerate or leave them out"
+            )
+        return None
+    if args.gpus == 1:
+        raise UserError("--gpus 1: the accelerate export is for 2 GPUs or more", "export --to script for one GPU")
+    return sharding_from(argparse.Namespace(**{**vars(args), "gpus": args.gpus or 2}), method)
 
 
 def _destination(out: str | None, source: Path, to: str) -> Path:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from tuiapp.cli.arg_types import config_number, gpu_name
+from tuiapp.cli.sharding_args import add_sharding_arguments, sharding_from
 from tuiapp.core.config.choices import EFFECTIVE_BATCH_MAX, Framework, Method, Task, choices
 from tuiapp.core.units import GIB
 
@@ -61,6 +62,7 @@ def register(commands: Any) -> None:
         choices=["fp32", "bf16", "fp16"],
         help="dtype of the LoRA weights; default: what our backend does (fp32, bf16 on a quantized base)",
     )
+    add_sharding_arguments(parser, "per-GPU figures for one job spread over them with accelerate")
     parser.add_argument("--exact", action="store_true", help="also simulate one real step (child process)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
@@ -97,6 +99,7 @@ def _request(args: argparse.Namespace) -> Any:
         loss_path=args.loss_path.replace("-", "_") if args.loss_path else None,
         kbit_upcast=None if args.kbit_upcast is None else args.kbit_upcast == "on",
         adapter_dtype=args.adapter_dtype,
+        sharding=sharding_from(args, args.method),
     )
 
 
@@ -104,8 +107,10 @@ def _gib(num: float) -> float:
     return round(num / GIB, 2)
 
 
-def plan_to_json(model: Any, gpu: Any, plan: Any, source: str) -> dict[str, Any]:
-    """The plan as one JSON-ready dict (sizes in GiB)."""
+def plan_to_json(model: Any, gpu: Any, plan: Any, source: str, sharding: Any = None) -> dict[str, Any]:
+    """The plan as one JSON-ready dict (sizes in GiB; per GPU under `sharding`)."""
+    from dataclasses import asdict
+
     from tuiapp.core.estimate.setup_line import setup_choices
 
     methods = {}
@@ -133,6 +138,7 @@ def plan_to_json(model: Any, gpu: Any, plan: Any, source: str) -> dict[str, Any]
         "gpu": None if gpu is None else {"name": gpu.name, "free_gib": _gib(gpu.free_bytes), "source": source},
         "framework": plan.framework,
         "framework_reason": plan.framework_reason,
+        "sharding": None if sharding is None else asdict(sharding) | {"label": sharding.label},
         "methods": methods,
         "recommended": plan.recommended.method if plan.recommended else None,
         "reasons": list(plan.reasons),
@@ -149,8 +155,9 @@ def run(args: argparse.Namespace) -> int:
     model = resolve_model(args.model, revision=args.revision)
     profile = planned_hardware(resolve_gpu(args.gpu)) if args.gpu else detect_hardware()
     gpu = profile.primary_gpu
-    plan = make_plan(model.shape, gpu, _request(args), planned=profile.source == "planned")
-    report = plan_to_json(model, gpu, plan, profile.source)
+    request = _request(args)
+    plan = make_plan(model.shape, gpu, request, planned=profile.source == "planned")
+    report = plan_to_json(model, gpu, plan, profile.source, request.sharding)
     if args.exact:
         report["exact"] = _exact(model, plan, args)
     if args.json:

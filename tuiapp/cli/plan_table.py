@@ -38,6 +38,8 @@ def print_plan(report: dict[str, Any], no_gpu_reason: str | None) -> None:
     model = report["model"]
     # A heading line, not the table's title: a title wraps at the table's width, splitting a long model path.
     console.print(f"[b]{escape(model['name'])}[/b] ({_count(model['total_params'])} params) on {escape(where)}")
+    if report.get("sharding"):
+        console.print(f"[b]Per GPU[/b], {escape(report['sharding']['label'])}: each GPU runs its own micro-batch")
     table = Table()
     columns = ("", "method", "trainable", "alloc", "reserved", "nvidia-smi", "fits", "speed", "batch, ckpt, optim")
     for column in columns:

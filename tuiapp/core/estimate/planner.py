@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from tuiapp.core.estimate.closed_form import FIT_MARGIN, MemoryEstimate, TrainingSetup, estimate_memory
 from tuiapp.core.estimate.moe_notes import moe_notes
 from tuiapp.core.estimate.plan_notes import METHOD_NAMES, plan_notes
+from tuiapp.core.estimate.sharding import Sharding, shard_estimate
 from tuiapp.core.units import GIB
 
 if TYPE_CHECKING:
@@ -66,6 +67,12 @@ class PlanRequest:
     loss_path: str | None = None
     kbit_upcast: bool | None = None
     adapter_dtype: str | None = None
+    sharding: Sharding | None = None
+    """Several GPUs through accelerate: every figure is per GPU, each GPU running its own micro-batch."""
+
+    @property
+    def gpus(self) -> int:
+        return self.sharding.gpus if self.sharding else 1
 
 
 @dataclass(frozen=True)
@@ -151,7 +158,7 @@ def _candidates(request: PlanRequest, method: str, framework: str) -> list[tuple
     optimizers = [request.optimizer] if request.optimizer else [default_optimizer, "adamw_8bit"]
     out = []
     for micro in micro_batches:
-        if micro > request.effective_batch and micro != request.micro_batch:
+        if micro * request.gpus > request.effective_batch and micro != request.micro_batch:
             continue
         for ckpt in checkpointing:
             for optimizer in dict.fromkeys(optimizers):
@@ -174,20 +181,25 @@ def _candidates(request: PlanRequest, method: str, framework: str) -> list[tuple
                 speed = METHOD_SPEED[method] * MICRO_BATCH_EFFICIENCY.get(micro, 1.0)
                 speed *= (0.75 if ckpt else 1.0) * (0.97 if "8bit" in optimizer else 1.0)
                 speed *= 2.0 if framework == "unsloth" else 1.0
-                out.append((setup, math.ceil(request.effective_batch / micro), speed))
+                out.append((setup, math.ceil(request.effective_batch / (micro * request.gpus)), speed))
     return out
 
 
 def best_option(shape: ModelShape, request: PlanRequest, method: str, framework: str, free: int | None) -> PlanOption:
     """The fastest setting of `method` that fits; the smallest-memory one when none does."""
     options = [
-        PlanOption(setup, accum, estimate_memory(shape, setup), free, speed)
+        PlanOption(setup, accum, _estimate(shape, setup, request.sharding), free, speed)
         for setup, accum, speed in _candidates(request, method, framework)
     ]
     fitting = [option for option in options if option.fits]
     if fitting:
         return max(fitting, key=lambda option: option.relative_speed)
     return min(options, key=lambda option: option.estimate.nvidia_smi_bytes)
+
+
+def _estimate(shape: ModelShape, setup: TrainingSetup, sharding: Sharding | None) -> MemoryEstimate:
+    single = estimate_memory(shape, setup)
+    return single if sharding is None else shard_estimate(shape, setup, single, sharding)
 
 
 def _checkpointing_reason(on: bool, asked: bool) -> str:
@@ -203,8 +215,7 @@ def _reasons(chosen: PlanOption, fitting: list[PlanOption], request: PlanRequest
     reasons = [
         f"fits: ~{chosen.estimate.nvidia_smi_bytes / GIB:.1f} GiB in nvidia-smi of {chosen.free_bytes / GIB:.1f} GiB "
         f"free on {gpu.name} ({FIT_MARGIN:.0%} kept spare), {chosen.headroom_bytes / GIB:.1f} GiB to spare",
-        f"micro-batch {setup.micro_batch} x {chosen.grad_accum} accumulation = effective batch "
-        f"{setup.micro_batch * chosen.grad_accum}",
+        _batch_reason(setup.micro_batch, chosen.grad_accum, request.gpus),
         _checkpointing_reason(setup.gradient_checkpointing, request.gradient_checkpointing is not None),
     ]
     better = [option for option in fitting if option.method == "full"]
@@ -223,6 +234,12 @@ def _reasons(chosen: PlanOption, fitting: list[PlanOption], request: PlanRequest
     elif chosen.method != "full":
         reasons.append(f"{chosen.method} is the highest-quality method that fits")
     return reasons
+
+
+def _batch_reason(micro: int, accum: int, gpus: int) -> str:
+    if gpus == 1:
+        return f"micro-batch {micro} x {accum} accumulation = effective batch {micro * accum}"
+    return f"micro-batch {micro} x {accum} accumulation x {gpus} GPUs = effective batch {micro * accum * gpus}"
 
 
 def _advice(shape: ModelShape, request: PlanRequest, framework: str, free: int) -> list[str]:
@@ -271,8 +288,17 @@ def make_plan(
 ) -> Plan:
     """Rank the methods for this model on this GPU (gpu None: estimates only, nothing fits)."""
     framework, framework_reason = choose_framework(shape, gpu, planned, request.framework, installed)
+    if request.sharding is not None and framework == "unsloth":
+        framework, framework_reason = (
+            "hf",
+            "transformers + PEFT + TRL: Unsloth trains on one GPU, accelerate on several",
+        )
     free = gpu.free_bytes if gpu else None
     methods, stored_notes = methods_for_checkpoint(shape, request.methods)
+    if request.sharding is not None:
+        refused = {method: request.sharding.problem(method) for method in methods}
+        stored_notes = (*stored_notes, *(why for why in refused.values() if why))
+        methods = tuple(method for method, why in refused.items() if why is None)
     options = tuple(best_option(shape, request, method, framework, free) for method in methods)
     fitting = [option for option in options if option.fits]
     ranked = sorted(fitting, key=lambda option: QUALITY_ORDER.index(option.method))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tuiapp.core.config import FTConfig
+    from tuiapp.core.estimate.sharding import Sharding
 
 # --to value: what the file is, in one line (the CLI's help and the dialog's list say it)
 FORMATS: dict[str, str] = {
@@ -16,6 +17,7 @@ FORMATS: dict[str, str] = {
     "script": "a Python script (transformers, PEFT, TRL), no ftwizard needed",
     "axolotl": "for Axolotl: `axolotl train FILE`",
     "llamafactory": "for LLaMA-Factory: `llamafactory-cli train FILE`",
+    "accelerate": "several GPUs: an accelerate config and the script it launches",
 }
 SUFFIXES = {"script": ".py"}  # the file each format writes ends so; YAML for the rest
 
@@ -45,9 +47,12 @@ def export_suffixes(to: str) -> tuple[str, ...]:
     return (SUFFIXES[to],) if to in SUFFIXES else (".yaml", ".yml")
 
 
-def render_export(config: FTConfig, to: str, source_name: str, destination: Path) -> ExportFile:
-    """The export of `config` (read from `source_name`) in format `to`, to be written at `destination`.
-    Reads at most the dataset's first rows (to detect its format); a UserError says what cannot be exported."""
+def render_export(
+    config: FTConfig, to: str, source_name: str, destination: Path, sharding: Sharding | None = None
+) -> ExportFile:
+    """The export of `config` (read from `source_name`) in format `to`, to be written at `destination`;
+    `accelerate` spreads it as `sharding` says (2 GPUs, FSDP2 when None). Reads at most the dataset's first
+    rows (to detect its format); a UserError says what cannot be exported."""
     if to == "ftwizard":
         from tuiapp.core.config import dump_config
 
@@ -89,7 +94,32 @@ def render_export(config: FTConfig, to: str, source_name: str, destination: Path
                 notes.append(f"adds the entry {dataset_name(destination)} to the {DATASET_INFO} already there")
         text = export.yaml_text()
         return ExportFile(destination, text, export.command, export.untranslated, notes, companions=companions)
+    if to == "accelerate":
+        return _accelerate(config, source_name, destination, sharding)
     raise ValueError(f"unknown export format {to!r}")  # the CLI's choices and the dialog's list are FORMATS
+
+
+def _accelerate(config: FTConfig, source_name: str, destination: Path, sharding: Sharding | None) -> ExportFile:
+    from tuiapp.core.estimate.sharding import Sharding
+    from tuiapp.core.export.accelerate_config import accelerate_export, per_gpu_line
+
+    sharding = sharding or Sharding(2)
+    line, why_not = per_gpu_line(config, sharding)
+    export = accelerate_export(config, source_name, destination, sharding, line)
+    notes = [*export.notes, *([why_not] if why_not else []), *([f"per GPU: {line}"] if line else [])]
+    if export.rows_file is not None:
+        notes.append(f"the rows are converted into {export.rows_file.name} now: export again after editing the data")
+    companions = {export.script: export.script_text}
+    return ExportFile(
+        destination,
+        export.text,
+        export.command,
+        export.untranslated,
+        notes,
+        export.rows_file,
+        export.config,
+        companions,
+    )
 
 
 def write_export(export: ExportFile) -> list[str]:

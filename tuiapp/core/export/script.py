@@ -67,8 +67,12 @@ HF_LOAD = '''def load_model(mode: str, cuda: bool):
         )
     elif METHOD == "lora8":
         kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
-    if METHOD in ("qlora", "lora8"):
-        kwargs["device_map"] = {"": torch.cuda.current_device() if cuda else "cpu"}
+    # A quantized base loads onto this process's GPU (one per process under accelerate launch); sharded by
+    # FSDP or ZeRO-3 it loads without a device map, and accelerate places each shard.
+    fsdp = os.environ.get("ACCELERATE_USE_FSDP") == "true"
+    sharded = fsdp or os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3"
+    if METHOD in ("qlora", "lora8") and not sharded:
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0")) if cuda else "cpu"}
     model = AutoModelForCausalLM.from_pretrained(**kwargs)
     tokenizer = AutoTokenizer.from_pretrained(
         MODEL["pretrained_model_name_or_path"], revision=MODEL["revision"], trust_remote_code=MODEL["trust_remote_code"]
