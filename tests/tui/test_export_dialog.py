@@ -154,3 +154,35 @@ async def test_the_script_format_writes_the_script_and_its_rows(tmp_path) -> Non
         assert path.suffix == ".py" and rows.is_file() and len(rows.read_text().splitlines()) > 10
         assert "rows) (script)" in said(app, "#export-problem") and f"python {path.name}" in said(app, "#export-said")
         compile(path.read_text(), str(path), "exec")
+
+
+async def test_the_accelerate_export_takes_the_gpus_and_sharding_typed(tmp_path) -> None:
+    from tuiapp.core.estimate.sharding import Sharding
+    from tuiapp.core.export.render import FORMATS
+
+    app = wizard(tmp_path, [])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await to_hyperparams(pilot)
+        config = screen.config
+        await pilot.press("ctrl+x")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        dialog = app.screen
+        line = dialog.query_one("#export-sharding", Input)
+        assert not line.display  # only for the accelerate export
+        await pilot.press(*["down"] * list(FORMATS).index("accelerate"))
+        await pilot.pause()
+        assert line.display and line.value == "2 fsdp2 none"
+        line.value = "1 fsdp2"
+        line.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: "give 2 to 64" in said(app, "#export-problem"))
+        assert dialog.written is None and not list(tmp_path.glob("*.accelerate.*"))
+        line.value = "4 zero3 optimizer"
+        path = await written(pilot, ("enter",))
+        assert path.name.endswith(".accelerate.yaml")
+        expected = render_export(
+            config, "accelerate", "a config not saved yet", path, Sharding(4, "zero3", "optimizer")
+        )
+        assert path.read_text() == expected.text
+        assert path.with_suffix(".py").is_file()
+        assert "accelerate launch --config_file" in said(app, "#export-said")

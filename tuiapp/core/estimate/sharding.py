@@ -125,3 +125,23 @@ def _gathered_bytes(shape: ModelShape, weights_bytes: int) -> int:
     root = shape.embedding_params + shape.lm_head_params  # the head is 0 when tied to the embeddings
     layer = max(shape.total_params - root, 0) / shape.num_layers
     return int(per_value * (2 * layer + root))
+
+
+def parse_sharding(text: str, method: str) -> Sharding:
+    """`"4 zero3 optimizer"` (GPUs, then a strategy and an offload, both optional) as the Export dialog takes
+    it; a UserError says what is wrong."""
+    from tuiapp.core.user_error import UserError
+
+    words = text.replace(",", " ").split()
+    fix = f"type GPUs (2-{GPUS_MAX}), then {' / '.join(STRATEGIES)}, then none / optimizer / all, e.g. 4 fsdp2 none"
+    if not words or not words[0].isdigit() or len(words) > 3:
+        raise UserError(f"{text[:40]!r} is not a GPU count and a sharding", fix)
+    strategy = words[1] if len(words) > 1 else "fsdp2"
+    offload = words[2] if len(words) > 2 else "none"
+    if strategy not in STRATEGIES or offload not in ("none", "optimizer", "all"):
+        raise UserError(f"{text[:40]!r}: unknown sharding or offload", fix)
+    sharding = Sharding(int(words[0][:3]), strategy, offload)  # type: ignore[arg-type]
+    problem = sharding.problem(method)
+    if problem:
+        raise UserError(problem.replace("--gpus ", "").replace("--offload ", "offload "), fix)
+    return sharding

@@ -21,6 +21,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuiapp.core.config import FTConfig
+from tuiapp.core.estimate.sharding import Sharding, parse_sharding
 from tuiapp.core.export.render import (
     FORMATS,
     ExportFile,
@@ -54,6 +55,8 @@ class ExportScreen(ModalScreen[Path | None]):
             options = [Option(f"[b]{name:<12}[/b] {escape(summary)}", id=name) for name, summary in FORMATS.items()]
             yield OptionList(*options, id="export-formats", compact=True)
             yield Input(id="export-path", compact=True)
+            yield Static("GPUs · fsdp2 zero2 zero3 ddp · offload none optimizer all:", id="export-sharding-label")
+            yield Input("2 fsdp2 none", id="export-sharding", compact=True)
             yield Static("[dim]Esc closes[/]", id="export-problem")
             with VerticalScroll(id="export-outcome"):
                 yield Static(id="export-said")
@@ -62,7 +65,13 @@ class ExportScreen(ModalScreen[Path | None]):
         formats = self.query_one("#export-formats", OptionList)
         formats.highlighted = 0
         self._suggest("ftwizard")
+        self._show_sharding(False)
         formats.focus()
+
+    def _show_sharding(self, shown: bool) -> None:
+        """The GPU count and sharding line, for the accelerate export only."""
+        for widget in self.query("#export-sharding-label, #export-sharding"):
+            widget.display = shown
 
     @property
     def chosen(self) -> str:
@@ -79,30 +88,35 @@ class ExportScreen(ModalScreen[Path | None]):
     @on(OptionList.OptionHighlighted, "#export-formats")
     def _format_moved(self, event: OptionList.OptionHighlighted) -> None:
         self._suggest(str(event.option.id))
+        self._show_sharding(event.option.id == "accelerate")
 
     @on(OptionList.OptionSelected, "#export-formats")
-    @on(Input.Submitted, "#export-path")
+    @on(Input.Submitted, "#export-path, #export-sharding")
     def _write_asked(self) -> None:
         to = self.chosen
+        sharding: Sharding | None = None
         try:
             typed = self.query_one("#export-path", Input).value
             path = save_target(typed, default_export_name(self.stem, to), export_suffixes(to))
+            if to == "accelerate":
+                sharding = parse_sharding(self.query_one("#export-sharding", Input).value, self.config.method)
         except UserError as exc:
             self._problem(str(exc))
             return
         if path.exists():
             question = f"{path.name} exists. Replace it?"
             detail = f"{path.resolve()} will be overwritten with the {to} export."
-            self.app.push_screen(ConfirmScreen(question, detail), lambda yes: self.export(to, path) if yes else None)
+            confirmed = ConfirmScreen(question, detail)
+            self.app.push_screen(confirmed, lambda yes: self.export(to, path, sharding) if yes else None)
             return
-        self.export(to, path)
+        self.export(to, path, sharding)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def export(self, to: str, path: Path) -> None:
+    def export(self, to: str, path: Path, sharding: Sharding | None = None) -> None:
         """Render (the dataset's first rows are read to detect its format) and write, off the event loop."""
         self.app.call_from_thread(self._problem, f"writing the {to} export…", style="dim")
         try:
-            export = render_export(self.config, to, self.source_name, path)
+            export = render_export(self.config, to, self.source_name, path, sharding)
             written = write_export(export)
         except UserError as exc:
             self.app.call_from_thread(self._problem, str(exc))
