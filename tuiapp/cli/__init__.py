@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         finish_command,
         gguf_command,
         gpu_command,
+        import_command,
         merge_command,
         plan_command,
         push_command,
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     gguf_command.register(commands)
     push_command.register(commands)
     export_command.register(commands)
+    import_command.register(commands)
     return parser
 
 

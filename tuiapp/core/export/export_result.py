@@ -48,3 +48,18 @@ def relative_to_export(reference: str, destination: Path) -> str:
     if path.is_relative_to(folder):
         return os.path.relpath(path, folder)
     return str(path)
+
+
+def from_export(reference: str, export_file: Path) -> str:
+    """The inverse of relative_to_export, for a file being imported: a relative path that names something in the
+    file's folder becomes that absolute path; anything else (a Hub id, a path on another box) stays as written."""
+    from tuiapp.core.user_error import UserError
+    from tuiapp.core.user_paths import user_path
+
+    try:
+        path = user_path(reference)
+    except UserError:
+        return reference
+    if path.is_absolute() or not (export_file.parent / path).exists():
+        return reference
+    return os.path.normpath((export_file.parent / path).absolute())

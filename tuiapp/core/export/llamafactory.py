@@ -14,6 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuiapp.core.export.export_result import Export, relative_to_export
+from tuiapp.core.export.key_table import (
+    UNSET,
+    Key,
+    NotCarried,
+    is_falsy,
+    is_none,
+    precision_flags,
+    read_only,
+    run_name_key,
+    searched,
+    share_or_count,
+    warmup_share,
+    written,
+)
 
 if TYPE_CHECKING:
     from tuiapp.core.config import FTConfig
@@ -56,6 +70,90 @@ FORMATTING: dict[str, tuple[str, dict[str, str]]] = {
 }
 OPTIONAL = frozenset({"system", "tools"})  # columns a file may lack; mapped only when its rows have them
 OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
+# The tags of OpenAI-style messages rows (our messages format) in dataset_info.json
+MESSAGE_TAGS = OPENAI_TAGS | {"system_tag": "system", "observation_tag": "tool", "function_tag": "tool_call"}
+
+
+def _attention(flash_attn: object) -> object:
+    """flash_attn read back through ATTENTION; `auto` lets LLaMA-Factory pick, as our sdpa default does."""
+    ours = {lf: name for name, lf in ATTENTION.items()}
+    if flash_attn == "auto":
+        return UNSET
+    if flash_attn not in ours:
+        raise NotCarried(f"ftwizard's attention kernels are {', '.join(ATTENTION)} ({', '.join(ours)} here)")
+    return ours[flash_attn]
+
+
+def _targets(lora_target: object) -> object:
+    """lora_target read back: `all`, or module names separated by commas."""
+    if lora_target == "all":
+        return "all-linear"
+    return [name.strip() for name in lora_target.split(",")] if isinstance(lora_target, str) else lora_target
+
+
+# LLaMA-Factory's keys for our settings, both ways (tuiapp/core/export/key_table.py); the rest is said in code.
+LF_MODEL = (
+    Key("trust_remote_code", "model.trust_remote_code"),
+    Key("flash_attn", "model.attn_implementation", out=lambda name: ATTENTION.get(name, "auto"), back=_attention),
+    Key("model_revision", "model.revision", omit=is_none),
+    Key(
+        "use_unsloth",
+        "framework",
+        out=lambda _: True,
+        omit=lambda f: f != "unsloth",
+        back=lambda u: "unsloth" if u else "hf",
+    ),
+    # LLaMA-Factory's own default finetuning_type is lora
+    searched("finetuning_type", "method", lambda method: "full" if method == "full" else "lora", absent="lora"),
+)
+LF_ADAPTER = (  # written for an adapter only
+    Key("lora_rank", "lora.r"),
+    Key("lora_alpha", "lora.alpha"),
+    Key("lora_dropout", "lora.dropout"),
+    Key("lora_target", "lora.target_modules", out=lambda t: "all" if t == "all-linear" else ",".join(t), back=_targets),
+    Key("use_dora", "lora.use_dora"),
+    Key("use_rslora", "lora.use_rslora"),
+    searched("quantization_bit", "method", lambda m: 4 if m == "qlora" else 8, omit=lambda m: m in ("full", "lora")),
+    searched("quantization_method", "method", lambda m: "bnb", omit=lambda m: m in ("full", "lora")),
+    searched("double_quantization", "method", lambda m: True, omit=lambda m: m != "qlora"),
+)
+LF_DATA = (  # written when the config names a dataset
+    Key("cutoff_len", "training.max_length"),
+    Key("packing", "training.packing"),
+    Key("val_size", "dataset.eval_size", out=share_or_count, omit=is_falsy),
+)
+LF_TRAINING = (
+    run_name_key("output_dir", "llamafactory-run"),
+    Key("num_train_epochs", "training.epochs"),
+    Key("learning_rate", "training.learning_rate"),
+    Key("lr_scheduler_type", "training.lr_scheduler"),
+    Key("warmup_ratio", "training.warmup_ratio"),
+    read_only("warmup_steps", "training.warmup_ratio", warmup_share),
+    Key("per_device_train_batch_size", "training.micro_batch_size"),
+    Key("per_device_eval_batch_size", "training.micro_batch_size"),
+    Key("gradient_accumulation_steps", "training.grad_accum"),
+    Key("optim", "training.optimizer"),
+    Key("weight_decay", "training.weight_decay"),
+    Key("max_grad_norm", "training.max_grad_norm"),
+    Key(
+        "disable_gradient_checkpointing",
+        "training.gradient_checkpointing",
+        out=lambda on: not on,
+        back=lambda off: not off,
+    ),
+    *precision_flags(auto_as="bf16"),
+    Key("seed", "training.seed"),
+    Key("logging_steps", "training.logging_steps"),
+    Key("save_steps", "training.save_steps"),
+    Key("max_steps", "training.max_steps", omit=is_falsy),
+    Key("eval_steps", "training.eval_steps", omit=is_falsy),  # written when rows are held out
+    Key("save_total_limit", "training.save_total_limit", omit=is_none, absent=None),  # none: every one is kept
+)
+LF_HUB = (  # written when the config names a Hub repo
+    Key("hub_model_id", "output.hub_repo"),
+    Key("hub_private_repo", "output.private"),
+)
+LF_KEYS = LF_MODEL + LF_ADAPTER + LF_DATA + LF_TRAINING + LF_HUB
 
 
 def template_for(model: str) -> str | None:
@@ -104,34 +202,14 @@ def llamafactory_export(
 
 
 def _model(config: FTConfig, destination: Path, lost: list[str]) -> dict[str, Any]:
-    model, lora = config.model, config.lora
     values: dict[str, Any] = {
-        "model_name_or_path": relative_to_export(model.name_or_path, destination),
-        "trust_remote_code": model.trust_remote_code,
-        "flash_attn": ATTENTION.get(model.attn_implementation, "auto"),
+        "model_name_or_path": relative_to_export(config.model.name_or_path, destination),
         "stage": "sft",
         "do_train": True,
-        "finetuning_type": "lora" if config.uses_adapter else "full",
     }
-    if model.revision:
-        values["model_revision"] = model.revision
-    if config.framework == "unsloth":
-        values["use_unsloth"] = True
-    if not config.uses_adapter:
-        return values
-    targets = lora.target_modules
-    values |= {
-        "lora_rank": lora.r,
-        "lora_alpha": lora.alpha,
-        "lora_dropout": lora.dropout,
-        "lora_target": "all" if targets == "all-linear" else targets if isinstance(targets, str) else ",".join(targets),
-        "use_dora": lora.use_dora,
-        "use_rslora": lora.use_rslora,
-    }
-    if config.method == "qlora":
-        values |= {"quantization_bit": 4, "quantization_method": "bnb", "double_quantization": True}
-    elif config.method == "lora8":
-        values |= {"quantization_bit": 8, "quantization_method": "bnb"}
+    values |= written(config, LF_MODEL)
+    if config.uses_adapter:
+        values |= written(config, LF_ADAPTER)
     return values
 
 
@@ -145,13 +223,11 @@ def _dataset(
     if data is None:
         lost.append("dataset: the config names none; add one to dataset_info.json and name it here")
         return {}, None
-    values: dict[str, Any] = {"cutoff_len": config.training.max_length, "packing": config.training.packing}
+    values = written(config, LF_DATA)
     if data.skip_bad:
         lost.append("dataset.skip_bad: LLaMA-Factory stops at a row it cannot read")
     if data.dedupe:
         lost.append("dataset.dedupe: LLaMA-Factory keeps repeated rows")
-    if data.eval_size:
-        values["val_size"] = data.eval_size if data.eval_size < 1 else int(data.eval_size)
     if not is_local_source(data.source):
         lost.append(
             f"dataset.source {data.source} is a Hub dataset: add an entry with hf_hub_url, formatting and columns "
@@ -176,7 +252,7 @@ def _dataset(
     if file_suffix(user_path(data.source)) == ".txt":
         entry["columns"] = {"prompt": "text"}
     if fmt == "messages":
-        entry["tags"] = OPENAI_TAGS | {"system_tag": "system", "observation_tag": "tool", "function_tag": "tool_call"}
+        entry["tags"] = MESSAGE_TAGS
     if data.eval_split is not None:
         lost.append("dataset.eval_split: a local file has one split; LLaMA-Factory holds out val_size rows")
     return values | {"dataset": dataset_name(destination), "dataset_dir": "."}, entry
@@ -184,41 +260,15 @@ def _dataset(
 
 def _training(config: FTConfig, lost: list[str]) -> dict[str, Any]:
     t, out = config.training, config.output
-    precision = "bf16" if t.precision == "auto" else t.precision
     has_eval = bool(config.dataset and config.dataset.eval_size)
-    values: dict[str, Any] = {
-        "output_dir": out.run_name or "llamafactory-run",
-        "num_train_epochs": t.epochs,
-        "learning_rate": t.learning_rate,
-        "lr_scheduler_type": t.lr_scheduler,
-        "warmup_ratio": t.warmup_ratio,
-        "per_device_train_batch_size": t.micro_batch_size,
-        "per_device_eval_batch_size": t.micro_batch_size,
-        "gradient_accumulation_steps": t.grad_accum,
-        "optim": t.optimizer,
-        "weight_decay": t.weight_decay,
-        "max_grad_norm": t.max_grad_norm,
-        "disable_gradient_checkpointing": not t.gradient_checkpointing,
-        "bf16": precision == "bf16",
-        "fp16": precision == "fp16",
-        "seed": t.seed,
-        "logging_steps": t.logging_steps,
-        "save_steps": t.save_steps,
-        "eval_strategy": ("steps" if t.eval_steps else "epoch") if has_eval else "no",
-        "report_to": "none",
-    }
-    if t.max_steps:
-        values["max_steps"] = t.max_steps
-    if has_eval and t.eval_steps:
-        values["eval_steps"] = t.eval_steps
-    if t.save_total_limit is not None:
-        values["save_total_limit"] = t.save_total_limit
+    values = written(config, LF_TRAINING, leave_out=() if has_eval else ("eval_steps",))
+    values |= {"eval_strategy": ("steps" if t.eval_steps else "epoch") if has_eval else "no", "report_to": "none"}
     if t.precision == "auto":
         lost.append(
             "training.precision auto: the export says bf16; on a GPU older than Ampere set bf16: false, fp16: true"
         )
     if out.hub_repo is not None:  # the token comes from HF_TOKEN or `hf auth login` on the box, never from here
-        values |= {"push_to_hub": True, "hub_model_id": out.hub_repo, "hub_private_repo": out.private}
+        values |= {"push_to_hub": True} | written(config, LF_HUB)
     if t.oom_retries:
         lost.append(f"training.oom_retries {t.oom_retries}: LLaMA-Factory stops at an out-of-memory error")
     return values

@@ -14,6 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuiapp.core.export.export_result import Export, relative_to_export
+from tuiapp.core.export.key_table import (
+    Key,
+    is_falsy,
+    is_none,
+    precision_flags,
+    read_only,
+    run_name_key,
+    searched,
+    share_or_count,
+    warmup_share,
+    written,
+)
 
 if TYPE_CHECKING:
     from tuiapp.core.config import FTConfig
@@ -30,6 +42,79 @@ BUILDERS = {
 }
 NATIVE_SFT_FORMATS = ("messages", "prompt_completion", "text")  # rows TRL's SFTTrainer reads as they are
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+def _steps(max_steps: object) -> object:
+    """max_steps read back: -1 (or any count below 1) means train for the epochs, as TrainingArguments reads it."""
+    return None if isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps < 1 else max_steps
+
+
+def _targets(modules: object) -> object:
+    """lora_target_modules read back: ["all-linear"] (or the bare name) is all-linear, one name a list of it."""
+    if modules == ["all-linear"] or modules == "all-linear":
+        return "all-linear"
+    return [modules] if isinstance(modules, str) else modules
+
+
+# TRL's CLI keys for our settings, both ways (tuiapp/core/export/key_table.py); the rest is said in code below.
+TRL_MODEL = (
+    Key(
+        "model_revision",
+        "model.revision",
+        out=lambda rev: rev or "main",
+        back=lambda rev: None if rev == "main" else rev,
+    ),
+    Key("trust_remote_code", "model.trust_remote_code"),
+    Key("attn_implementation", "model.attn_implementation"),
+    searched("use_peft", "method", lambda method: method != "full", absent=False),  # ModelConfig's own default
+    searched("load_in_4bit", "method", lambda method: True, omit=lambda method: method != "qlora"),
+    searched("load_in_8bit", "method", lambda method: True, omit=lambda method: method != "lora8"),
+)
+TRL_ADAPTER = (  # written for an adapter only
+    Key("lora_r", "lora.r"),
+    Key("lora_alpha", "lora.alpha"),
+    Key("lora_dropout", "lora.dropout"),
+    Key("lora_target_modules", "lora.target_modules", out=lambda t: [t] if isinstance(t, str) else t, back=_targets),
+    Key("use_dora", "lora.use_dora"),
+    Key("use_rslora", "lora.use_rslora"),
+)
+TRL_LOCAL_DATA = (Key("test_split_size", "dataset.eval_size", out=share_or_count, omit=is_falsy),)  # train_test_split
+TRL_HUB_DATA = (
+    Key("dataset_name", "dataset.source"),
+    Key("dataset_train_split", "dataset.split"),
+    Key("dataset_config", "dataset.config_name", omit=is_none),
+    Key("dataset_test_split", "dataset.eval_split", omit=is_none),
+)
+TRL_TRAINING = (
+    run_name_key("output_dir", "trl-run"),
+    Key("num_train_epochs", "training.epochs"),
+    Key("max_steps", "training.max_steps", out=lambda steps: steps or -1, back=_steps),
+    Key("learning_rate", "training.learning_rate"),
+    Key("lr_scheduler_type", "training.lr_scheduler"),
+    # a float below 1 is a share of the total steps, as our backend passes it
+    Key("warmup_steps", "training.warmup_ratio", back=warmup_share),
+    read_only("warmup_ratio", "training.warmup_ratio", lambda share: share),  # TRL before 1.x
+    Key("per_device_train_batch_size", "training.micro_batch_size"),
+    Key("per_device_eval_batch_size", "training.micro_batch_size"),
+    Key("gradient_accumulation_steps", "training.grad_accum"),
+    Key("max_length", "training.max_length"),
+    Key("packing", "training.packing"),
+    Key("gradient_checkpointing", "training.gradient_checkpointing"),
+    Key("optim", "training.optimizer"),
+    Key("weight_decay", "training.weight_decay"),
+    Key("max_grad_norm", "training.max_grad_norm"),
+    *precision_flags(auto_as="bf16"),
+    Key("seed", "training.seed"),
+    Key("logging_steps", "training.logging_steps"),
+    Key("save_steps", "training.save_steps"),
+    Key("eval_steps", "training.eval_steps", omit=is_falsy),  # written when there is an eval split
+    Key("save_total_limit", "training.save_total_limit", omit=is_none, absent=None),  # none: every one is kept
+)
+TRL_HUB = (  # written when the config names a Hub repo
+    Key("hub_model_id", "output.hub_repo"),
+    Key("hub_private_repo", "output.private"),
+)
+TRL_KEYS = TRL_MODEL + TRL_ADAPTER + TRL_LOCAL_DATA + TRL_HUB_DATA + TRL_TRAINING + TRL_HUB
 
 
 def trl_export(config: FTConfig, source: str, destination: Path, data_format: str | None) -> Export:
@@ -57,16 +142,14 @@ def trl_export(config: FTConfig, source: str, destination: Path, data_format: st
 
 
 def _model(config: FTConfig, destination: Path, lost: list[str]) -> dict[str, Any]:
-    model, lora, precision = config.model, config.lora, config.training.precision
+    precision = config.training.precision
     compute = DTYPES.get(precision, "bfloat16")
     values: dict[str, Any] = {
-        "model_name_or_path": relative_to_export(model.name_or_path, destination),
-        "model_revision": model.revision or "main",
-        "trust_remote_code": model.trust_remote_code,
-        "attn_implementation": model.attn_implementation,
+        "model_name_or_path": relative_to_export(config.model.name_or_path, destination),
         # fp16 mixed precision keeps fp32 master weights when every weight trains, as our backend loads them
         "dtype": "float32" if config.method == "full" and precision == "fp16" else compute,
     }
+    values |= written(config, TRL_MODEL)
     if precision == "auto":
         lost.append(
             "training.precision auto: ftwizard picks bf16 where the GPU has it, else fp16 (fp32 on a CPU); the "
@@ -75,25 +158,10 @@ def _model(config: FTConfig, destination: Path, lost: list[str]) -> dict[str, An
     if config.framework == "unsloth":
         lost.append("framework unsloth: TRL's CLI trains with transformers + PEFT, without Unsloth's kernels")
     if not config.uses_adapter:
-        return values | {"use_peft": False}
-    values |= {
-        "use_peft": True,
-        "lora_r": lora.r,
-        "lora_alpha": lora.alpha,
-        "lora_dropout": lora.dropout,
-        "lora_target_modules": [lora.target_modules] if isinstance(lora.target_modules, str) else lora.target_modules,
-        "use_dora": lora.use_dora,
-        "use_rslora": lora.use_rslora,
-    }
+        return values
+    values |= written(config, TRL_ADAPTER)
     if config.method == "qlora":
-        values |= {
-            "load_in_4bit": True,
-            "bnb_4bit_quant_type": "nf4",
-            "use_bnb_nested_quant": True,
-            "bnb_4bit_quant_storage": compute,
-        }
-    elif config.method == "lora8":
-        values["load_in_8bit"] = True
+        values |= {"bnb_4bit_quant_type": "nf4", "use_bnb_nested_quant": True, "bnb_4bit_quant_storage": compute}
     return values
 
 
@@ -138,59 +206,30 @@ def _dataset(config: FTConfig, destination: Path, data_format: str | None, lost:
             if builder == "text":
                 lost.append("blank lines of a .txt source: ftwizard drops them, load_dataset keeps them as empty rows")
         values["datasets"] = [entry | {"split": "train"}]
-        if data.eval_size:  # train_test_split reads a share below 1 or a row count
-            values["test_split_size"] = data.eval_size if data.eval_size < 1 else int(data.eval_size)
+        values |= written(config, TRL_LOCAL_DATA)
         if data.eval_split is not None:
             lost.append(
                 "dataset.eval_split: a local source has one split; TRL evaluates only on rows held out by eval_size"
             )
     else:
-        values |= {"dataset_name": data.source, "dataset_train_split": data.split}
-        if data.config_name is not None:
-            values["dataset_config"] = data.config_name
-        if data.eval_split is not None:
-            values["dataset_test_split"] = data.eval_split
-        elif data.eval_size:
+        values |= written(config, TRL_HUB_DATA)
+        if data.eval_split is None and data.eval_size:
             lost.append("dataset.eval_size on a Hub dataset: TRL's CLI holds out rows only from `datasets:` entries")
     return values
 
 
 def _training(config: FTConfig, has_eval: bool, lost: list[str]) -> dict[str, Any]:
     t, out = config.training, config.output
-    precision = "bf16" if t.precision == "auto" else t.precision
-    values: dict[str, Any] = {
-        "output_dir": f"{out.run_name or 'trl-run'}",
-        "num_train_epochs": t.epochs,
-        "max_steps": t.max_steps or -1,
-        "learning_rate": t.learning_rate,
-        "lr_scheduler_type": t.lr_scheduler,
-        "warmup_steps": t.warmup_ratio,  # a float below 1 is a share of the total steps, as our backend passes it
-        "per_device_train_batch_size": t.micro_batch_size,
-        "per_device_eval_batch_size": t.micro_batch_size,
-        "gradient_accumulation_steps": t.grad_accum,
-        "max_length": t.max_length,
-        "packing": t.packing,
-        "gradient_checkpointing": t.gradient_checkpointing,
-        "optim": t.optimizer,
-        "weight_decay": t.weight_decay,
-        "max_grad_norm": t.max_grad_norm,
-        "bf16": precision == "bf16",
-        "fp16": precision == "fp16",
-        "seed": t.seed,
-        "logging_steps": t.logging_steps,
+    values = written(config, TRL_TRAINING, leave_out=() if has_eval else ("eval_steps",))
+    values |= {
         "eval_strategy": ("steps" if t.eval_steps else "epoch") if has_eval else "no",
         "save_strategy": "steps",
-        "save_steps": t.save_steps,
         "report_to": "none",
     }
     if t.gradient_checkpointing:
         values["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
-    if has_eval and t.eval_steps:
-        values["eval_steps"] = t.eval_steps
-    if t.save_total_limit is not None:
-        values["save_total_limit"] = t.save_total_limit
     if out.hub_repo is not None:  # the token comes from HF_TOKEN or `hf auth login` on the box, never from here
-        values |= {"push_to_hub": True, "hub_model_id": out.hub_repo, "hub_private_repo": out.private}
+        values |= {"push_to_hub": True} | written(config, TRL_HUB)
     if t.oom_retries:
         lost.append(
             f"training.oom_retries {t.oom_retries}: TRL's CLI stops at an out-of-memory error; ftwizard restarts "
