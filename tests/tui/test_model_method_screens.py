@@ -152,3 +152,30 @@ async def test_escape_goes_back_a_step(tmp_path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.__class__.__name__ == "HardwareScreen"
+
+
+@pytest.mark.parametrize("found", [True, False], ids=["axolotl-found", "axolotl-missing"])
+async def test_method_offers_axolotl_where_its_command_is_found(tmp_path, found) -> None:
+    """With the axolotl command here, `a` makes the config framework: axolotl; without it, one line says how to
+    get it (the side environment script, or pip in a venv of its own, and the config key for its path)."""
+    tools = frozenset({"axolotl"} if found else ())
+    app = FTWizardApp(hardware=ONE_GPU, resolve=catalogue_only, save_dir=tmp_path, installed=tools.__contains__)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_model_screen(pilot)
+        await pilot.press(*"Llama-3.1-8B-Instruct", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MethodScreen)
+        said = str(screen.query_one("#method-reasons", Static).render())
+        if not found:
+            assert "not found" in said and "scripts/make-tool-venvs.sh" in said and "axolotl_command" in said
+            await pilot.press("a")
+            assert screen._config(screen.highlighted).framework == "hf"
+            return
+        assert "a trains this option with framework: axolotl" in said
+        await pilot.press("a")
+        await pilot.pause()
+        assert screen._config(screen.highlighted).framework == "axolotl"
+        assert "chosen with a" in str(screen.query_one("#method-reasons", Static).render())

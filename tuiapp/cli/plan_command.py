@@ -94,7 +94,7 @@ def _request(args: argparse.Namespace) -> Any:
         lora_r=args.lora_r,
         lora_targets=tuple(args.lora_targets) if args.lora_targets else "all-linear",
         attn_implementation="flash_attention_2" if args.attn == "flash" else args.attn,
-        framework=args.framework,
+        framework="hf" if args.framework == "axolotl" else args.framework,  # the same stack underneath
         methods=(args.method,) if args.method else ("full", "lora", "qlora"),
         loss_path=args.loss_path.replace("-", "_") if args.loss_path else None,
         kbit_upcast=None if args.kbit_upcast is None else args.kbit_upcast == "on",
@@ -157,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
     gpu = profile.primary_gpu
     request = _request(args)
     plan = make_plan(model.shape, gpu, request, planned=profile.source == "planned")
+    if args.framework == "axolotl":  # estimated as hf (transformers + PEFT + TRL), trained by Axolotl
+        from dataclasses import replace
+
+        plan = replace(plan, framework="axolotl", framework_reason="Axolotl, as asked (estimated as its stack: hf)")
     report = plan_to_json(model, gpu, plan, profile.source, request.sharding)
     if args.exact:
         report["exact"] = _exact(model, plan, args)

@@ -114,4 +114,9 @@ def check_against_hardware(
                     "Unsloth is not installed: pip install 'ftwizard[unsloth]', or set framework to hf",
                 )
             )
+    if config.framework == "axolotl" and profile.source == "detected":
+        from tuiapp.core.axolotl_tool import HOW_TO_GET, find_axolotl
+
+        if find_axolotl(config.axolotl_command) is None:
+            found.append(Finding("error", "framework", f"no axolotl command was found: {HOW_TO_GET}"))
     return found

@@ -47,6 +47,10 @@ def pick_backend(framework: str) -> Backend:
         from tuiapp.training.backend_unsloth import train
 
         return train
+    if framework == "axolotl":  # imports no ML library: Axolotl runs from its own environment, as a child
+        from tuiapp.training.backend_axolotl import train
+
+        return train
     raise UserError(f"the {framework} backend is not available yet: set framework: hf in the config")
 
 

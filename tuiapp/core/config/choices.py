@@ -4,7 +4,7 @@ from typing import Literal, get_args
 
 Task = Literal["sft", "dpo", "kto", "orpo", "grpo"]
 Method = Literal["full", "lora", "qlora", "lora8"]
-Framework = Literal["hf", "unsloth"]
+Framework = Literal["hf", "unsloth", "axolotl"]
 DatasetFormat = Literal[
     "auto", "messages", "sharegpt", "alpaca", "prompt_completion", "text", "preference", "kto", "prompt_only"
 ]

@@ -33,7 +33,12 @@ class FTConfig(Section):
     """full (all weights), lora (adapter on a 16-bit base), qlora (adapter on a 4-bit base), lora8."""
 
     framework: Framework = "hf"
-    """hf = transformers + PEFT + TRL; unsloth = Unsloth's kernels (CUDA GPUs)."""
+    """hf = transformers + PEFT + TRL; unsloth = Unsloth's kernels (CUDA GPUs); axolotl = Axolotl's own trainer,
+    run from its own environment with our config exported to its YAML (sft; see axolotl_command)."""
+
+    axolotl_command: str | None = None
+    """Path of the `axolotl` command for framework axolotl; empty: `axolotl` on PATH, else the environment
+    scripts/make-tool-venvs.sh builds (~/.cache/ftwizard/tool-venvs/axolotl)."""
 
     lora: LoraSection = Field(default_factory=LoraSection)
     """Adapter settings (unused by a full fine-tune)."""

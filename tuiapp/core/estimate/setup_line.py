@@ -9,7 +9,11 @@ from tuiapp.core.estimate.backend_choices import resolve
 if TYPE_CHECKING:
     from tuiapp.core.estimate.closed_form import TrainingSetup
 
-FRAMEWORK_WORDS = {"hf": "transformers + PEFT + TRL", "unsloth": "Unsloth + TRL"}
+FRAMEWORK_WORDS = {
+    "hf": "transformers + PEFT + TRL",
+    "unsloth": "Unsloth + TRL",
+    "axolotl": "Axolotl (transformers + PEFT + TRL)",  # estimated as hf: the same stack underneath
+}
 LOSS_WORDS = {"chunked": "chunked loss", "full_logits": "full logits"}
 
 

@@ -13,7 +13,11 @@ from tuiapp.core.hub.card_facts import CardFacts, TrainingFigures
 from tuiapp.core.hub.card_snippets import how_to_use, quant_label
 
 LIBRARY = {"adapter": "peft", "full": "transformers", "merged": "transformers", "gguf": "gguf"}
-FRAMEWORKS = {"hf": "transformers + PEFT + TRL", "unsloth": "Unsloth (on transformers + PEFT + TRL)"}
+FRAMEWORKS = {
+    "hf": "transformers + PEFT + TRL",
+    "unsloth": "Unsloth (on transformers + PEFT + TRL)",
+    "axolotl": "Axolotl (on transformers + PEFT + TRL)",
+}
 ADAPTER_NAMES = {"lora": "LoRA", "qlora": "QLoRA", "lora8": "LoRA (8-bit base)", "full": "full"}
 MAX_NOTE = 400
 
@@ -41,7 +45,7 @@ def card_metadata(facts: CardFacts) -> dict[str, Any]:
 
 def _tags(facts: CardFacts) -> list[str]:
     config = facts.config
-    tags = ["ftwizard", config.method, config.task, "trl" if config.framework == "hf" else "unsloth"]
+    tags = ["ftwizard", config.method, config.task, {"hf": "trl"}.get(config.framework, config.framework)]
     if config.uses_adapter:
         tags.append("lora")
     if config.uses_adapter and config.lora.use_dora:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -16,6 +17,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, LoadingIndicator, Static
 from textual.worker import Worker
 
+from tuiapp.core.axolotl_tool import axolotl_offer, find_axolotl
 from tuiapp.core.config import FTConfig
 from tuiapp.core.estimate.exact_check import run_exact_check
 from tuiapp.core.estimate.planner import METHOD_QUALITY, Plan, PlanOption, PlanRequest, make_plan, module_installed
@@ -36,7 +38,8 @@ if TYPE_CHECKING:
 
 
 class MethodScreen(StepScreen[None]):
-    """↑/↓ compare options, `x` simulates the highlighted one exactly, `s` saves its config, Enter goes on."""
+    """↑/↓ compare options, `x` simulates the highlighted one exactly, `s` saves its config, `a` switches to Axolotl
+    where its command is found, Enter goes on."""
 
     STEP = "method"
     HELP_TOPIC = "method"
@@ -46,6 +49,7 @@ class MethodScreen(StepScreen[None]):
         Binding("x", "exact", "Exact"),
         Binding("s", "save", "Save"),
         Binding("c", "compare", "Compare"),
+        Binding("a", "axolotl", "Axolotl"),
         Binding("ctrl+n", "next", "Next", priority=True),
     ]
 
@@ -57,6 +61,7 @@ class MethodScreen(StepScreen[None]):
         config: FTConfig
 
     highlighted: reactive[PlanOption | None] = reactive(None)
+    use_axolotl: reactive[bool] = reactive(False)
     exact_text: reactive[str] = reactive("")
 
     def __init__(
@@ -66,7 +71,7 @@ class MethodScreen(StepScreen[None]):
         request: PlanRequest | None = None,
         exact: Callable[[dict[str, Any]], dict[str, Any]] = run_exact_check,
         prefer: str | None = None,
-        installed: Callable[[str], bool] | None = None,  # which modules (Unsloth) are here; None: look
+        installed: Callable[[str], bool] | None = None,  # which modules (Unsloth) and tools are here; None: look
     ) -> None:
         super().__init__()
         self.model, self.profile = model, profile
@@ -74,6 +79,10 @@ class MethodScreen(StepScreen[None]):
         gpu = profile.primary_gpu
         planned = profile.source == "planned"
         self.plan: Plan = make_plan(model.shape, gpu, request or PlanRequest(), planned, installed or module_installed)
+        if installed is None:  # the axolotl command: PATH, else the side environment (a few stat calls)
+            self.axolotl = find_axolotl()
+        else:  # injected, as tests and scenes inject the hardware: no path of this machine on screen
+            self.axolotl = Path("axolotl") if installed("axolotl") else None
 
     def compose(self) -> ComposeResult:
         yield from self.header()
@@ -125,7 +134,18 @@ class MethodScreen(StepScreen[None]):
         self.action_next()
 
     def _config(self, option: PlanOption) -> FTConfig:
-        return config_from_option(self.model.shape.name, option, self.plan.framework)
+        framework = "axolotl" if self.use_axolotl else self.plan.framework
+        return config_from_option(self.model.shape.name, option, framework)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`a` (framework axolotl) is offered only where the axolotl command is found."""
+        return self.axolotl is not None if action == "axolotl" else True
+
+    def action_axolotl(self) -> None:
+        self.use_axolotl = not self.use_axolotl
+
+    def watch_use_axolotl(self, chosen: bool) -> None:
+        self.watch_highlighted(self.highlighted)
 
     def action_next(self) -> None:
         if self.highlighted is not None:
@@ -142,6 +162,8 @@ class MethodScreen(StepScreen[None]):
         lines.append(f"[dim]GiB: {breakdown}[/]\n[dim]{escape(setup_line(option.setup))}[/]")
         lines.append(f"[dim]{memory_totals(option.estimate)}[/]")
         lines.append(f"[dim]Framework: {escape(self.plan.framework_reason)}[/]")
+        offer = axolotl_offer(self.axolotl, self.use_axolotl, self.plan.framework)
+        lines.append(f"[yellow]{escape(offer)}[/]" if self.use_axolotl else f"[dim]{escape(offer)}[/]")
         lines += [f"[yellow]→ {escape(on_screen(advice, PLAN_WORDS))}[/]" for advice in self.plan.advice]
         lines += [f"[dim]Note: {escape(note)}[/]" for note in self.plan.notes]
         lines.append("[dim]batch: micro-batch × accumulation; ckpt: gradient checkpointing · Enter or ^n: next[/]")
