@@ -49,7 +49,7 @@ class MethodScreen(StepScreen[None]):
         Binding("x", "exact", "Exact"),
         Binding("s", "save", "Save"),
         Binding("c", "compare", "Compare"),
-        Binding("a", "axolotl", "Axolotl"),
+        Binding("a", "axolotl", "Axolotl", show=False),  # said in the details line; the footer is full at 80 columns
         Binding("ctrl+n", "next", "Next", priority=True),
     ]
 
