@@ -9,7 +9,7 @@ from typing import Any
 
 from tuiapp.core.config.errors import dotted
 from tuiapp.core.export.axolotl import AXOLOTL_KEYS, SUFFIX_TYPES, axolotl_export, dataset_entry
-from tuiapp.core.imports.reading import MISSING, Loc, Reading, Tool, printable, shown
+from tuiapp.core.imports.reading import MISSING, READER_COVERS, Loc, Reading, Tool, printable, shown
 
 FORMATS = ("messages", "sharegpt", "alpaca", "prompt_completion", "text")
 COLUMNS = ("messages", "conversations", "instruction", "input", "output", "prompt", "completion", "text")
@@ -126,8 +126,7 @@ TOOL = Tool(
     label="Axolotl",
     model_key="base_model",
     keys=AXOLOTL_KEYS,
-    covers=frozenset({"model.name_or_path", "dataset.source", "dataset.split", "dataset.config_name"})
-    | frozenset({"dataset.format", "dataset.columns"}),
+    covers=READER_COVERS | {"dataset.format", "dataset.columns"},
     read=_read,
     export=_export,
 )

@@ -17,7 +17,7 @@ from tuiapp.core.export.llamafactory import (
     OPENAI_TAGS,
     llamafactory_export,
 )
-from tuiapp.core.imports.reading import Reading, Tool, printable, shown
+from tuiapp.core.imports.reading import READER_COVERS, Reading, Tool, printable, shown
 from tuiapp.core.user_error import UserError
 
 MAX_INFO_BYTES = 4 * 1024 * 1024  # LLaMA-Factory's own dataset_info.json is ~30 KB
@@ -172,8 +172,7 @@ TOOL = Tool(
     label="LLaMA-Factory",
     model_key="model_name_or_path",
     keys=LF_KEYS,
-    covers=frozenset({"model.name_or_path", "dataset.source", "dataset.split", "dataset.config_name"})
-    | frozenset({"dataset.format", "dataset.columns"}),
+    covers=READER_COVERS | {"dataset.format", "dataset.columns"},
     read=_read,
     export=_export,
 )

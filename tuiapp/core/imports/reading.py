@@ -21,6 +21,10 @@ MAX_OTHER_ENTRIES = 20  # further dataset entries listed one by one; the rest co
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()  # a key the file does not have
 
 
+# The fields every tool's own reader sets from the model and the first dataset entry
+READER_COVERS = frozenset({"model.name_or_path", "dataset.source", "dataset.split", "dataset.config_name"})
+
+
 @dataclass(frozen=True)
 class Tool:
     """One tool an import reads: its keys (the exporter's tables), the fields its own reader sets beyond them

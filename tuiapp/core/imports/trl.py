@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tuiapp.core.export.trl_cli import BUILDERS, TRL_KEYS, trl_export
-from tuiapp.core.imports.reading import Loc, Reading, Tool
+from tuiapp.core.imports.reading import READER_COVERS, Loc, Reading, Tool
 
 
 def _read(reading: Reading) -> None:
@@ -65,7 +65,7 @@ TOOL = Tool(
     label="TRL's CLI",
     model_key="model_name_or_path",
     keys=TRL_KEYS,
-    covers=frozenset({"model.name_or_path", "dataset.source", "dataset.split", "dataset.config_name"}),
+    covers=READER_COVERS,
     read=_read,
     export=_export,
 )
